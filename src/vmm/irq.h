@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * An interrupt line as devices see it: a callback that drives one GSI of the
+ * in-kernel irqchip (KVM_IRQ_LINE) in the VMM, or a recording fake in unit
+ * tests.  ISA devices drive the level: 1 while an interrupt is pending, 0 when
+ * it is not; the IOAPIC/PIC turn the rising edge into an interrupt.
+ * Any thread.
+ */
+#ifndef CLONE_VMM_IRQ_H
+#define CLONE_VMM_IRQ_H
+
+struct irq_line {
+	void (*set)(void *opaque, unsigned gsi, int level);
+	void *opaque;
+	unsigned gsi;
+};
+
+static inline void irq_line_set(const struct irq_line *l, int level)
+{
+	if (l && l->set)
+		l->set(l->opaque, l->gsi, level);
+}
+
+#endif
