@@ -52,7 +52,8 @@ $(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/san/libclone.a
 
 # Unit tests run from the repository root (they read tests/unit/data and /boot).
 unit: $(BUILD)/unit-tests $(BUILD)/clone
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/unit-tests --jobs 2
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=tests/unit/lsan.supp \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(BUILD)/unit-tests --jobs 2
 
 $(BUILD)/fuzz/%.o: %.c
 	@mkdir -p $(dir $@)

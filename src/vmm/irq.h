@@ -21,4 +21,10 @@ static inline void irq_line_set(const struct irq_line *l, int level)
 		l->set(l->opaque, l->gsi, level);
 }
 
+/*
+ * Install the PC's GSI routing on the in-kernel irqchip: GSI n → IOAPIC pin
+ * n (GSI 0 → pin 2) and, for ISA IRQs, the PIC.  0 or -errno.
+ */
+int irq_setup_routing(int vm_fd);
+
 #endif

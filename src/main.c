@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * clone: argv → subcommand.  The only place in the tree that exits.
+ *
+ * Exit codes (asserted by the tests):
+ *   0    success; the guest powered off or rebooted
+ *   1    runtime error (no KVM, a KVM call failed, the guest could not run)
+ *   2    bad arguments or inputs (flags, kernel file, hash, initrd)
+ *   128+N  stopped cleanly by signal N (SIGTERM 143, SIGINT 130, SIGHUP 129)
+ *   148  a seccomp filter caught a forbidden system call
+ *   149+ fatal signal in the VMM: 149 SIGBUS, 150 SIGSEGV, 151 SIGILL, 152 SIGFPE, 153 SIGABRT
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "lib/util.h"
+#include "vmm/console.h"
+
+static const int fatal_signals[] = { SIGBUS, SIGSEGV, SIGILL, SIGFPE, SIGABRT };
+
+static void fatal_handler(int sig)
+{
+	static const char msg[] = "clone: fatal signal in the VMM\n";
+
+	console_restore_terminal();
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	for (unsigned i = 0; i < ARRAY_SIZE(fatal_signals); i++)
+		if (fatal_signals[i] == sig)
+			_exit(EXIT_SIGNAL_BASE + (int)i);
+	_exit(EXIT_SIGNAL_BASE + (int)ARRAY_SIZE(fatal_signals));
+}
+
+static void install_fatal_handlers(void)
+{
+	struct sigaction sa = { .sa_handler = fatal_handler, .sa_flags = SA_RESETHAND };
+
+	sigemptyset(&sa.sa_mask);
+	for (unsigned i = 0; i < ARRAY_SIZE(fatal_signals); i++)
+		sigaction(fatal_signals[i], &sa, NULL);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: clone COMMAND [OPTIONS]\n"
+		   "A lightweight virtual machine monitor for Linux guests on KVM.\n"
+		   "\n"
+		   "Commands:\n"
+		   "  run        boot a VM in the foreground (clone run --help)\n"
+		   "\n"
+		   "  -h, --help     show this help\n"
+		   "  -V, --version  show the version\n");
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t start = monotonic_ns();
+
+	install_fatal_handlers();
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_BAD_CONFIG;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
+		printf("clone %s\n", CLONE_VERSION);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cli_run(argc - 1, argv + 1, start);
+	fprintf(stderr, "clone: error: unknown command '%s' (see clone --help)\n", argv[1]);
+	return EXIT_BAD_CONFIG;
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * struct vm_config: the one description of a VM.  The CLI fills it, the
+ * control socket and snapshots will read and write it; vm.c builds a VM
+ * from it.  config_validate() checks what a parser cannot.
+ */
+#ifndef CLONE_VMM_CONFIG_H
+#define CLONE_VMM_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_DEFAULT_MEM_MB 256
+#define CONFIG_DEFAULT_VCPUS 1
+#define CONFIG_MAX_VCPUS 255 /* LAPIC IDs fit the 8-bit xAPIC ID */
+#define CONFIG_MIN_MEM_MB 16
+#define CONFIG_MAX_MEM_MB (1024u * 1024u) /* 1 TiB */
+/* Guest arguments when --cmdline does not replace them. */
+#define CONFIG_DEFAULT_CMDLINE "console=ttyS0 8250.nr_uarts=1 panic=-1 quiet"
+
+enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
+
+struct vm_config {
+	char *kernel;	     /* NULL: newest /boot/vmlinuz-* */
+	char *initrd;	     /* NULL: the built-in busybox initramfs */
+	char *cmdline;	     /* NULL: CONFIG_DEFAULT_CMDLINE */
+	char *append;	     /* extra guest arguments, or NULL */
+	char *kernel_sha256; /* expected hex digest, or NULL */
+	uint64_t mem_mb;
+	unsigned vcpus;
+	enum serial_mode serial;
+	char *serial_path; /* SERIAL_FILE */
+	bool boot_timing;
+	bool ksm;
+	int log_level; /* enum log_level */
+};
+
+void config_init(struct vm_config *cfg);
+void config_free(struct vm_config *cfg);
+/* 0 or -EINVAL with the message set. */
+int config_validate(const struct vm_config *cfg);
+/* One "key: value" line per field. */
+void config_print(const struct vm_config *cfg, FILE *f);
+/*
+ * The guest command line: the default or --cmdline, then --append, then
+ * extra (device arguments), space separated.  malloc'ed; NULL on ENOMEM.
+ */
+char *config_guest_cmdline(const struct vm_config *cfg, const char *extra);
+
+#endif
