@@ -10,10 +10,11 @@
 
 /* Process exit codes. */
 #define EXIT_OK 0
-#define EXIT_RUNTIME 1	   /* the VMM could not go on */
-#define EXIT_BAD_CONFIG 2  /* bad arguments or inputs */
-#define EXIT_SECCOMP 148   /* a seccomp filter caught a syscall */
-#define EXIT_SIGNAL_BASE 149 /* fatal signals: 149 SIGBUS, 150 SIGSEGV, 151 SIGILL, 152 SIGFPE, 153 SIGABRT */
+#define EXIT_RUNTIME 1	  /* the VMM could not go on */
+#define EXIT_BAD_CONFIG 2 /* bad arguments or inputs */
+#define EXIT_SECCOMP 148  /* a seccomp filter caught a syscall */
+#define EXIT_SIGNAL_BASE                                                                           \
+	149 /* fatal signals: 149 SIGBUS, 150 SIGSEGV, 151 SIGILL, 152 SIGFPE, 153 SIGABRT */
 
 /* Parse `clone run` arguments into cfg: 0, CLI_HELP_SHOWN, or -EINVAL with the message set. */
 #define CLI_HELP_SHOWN 1

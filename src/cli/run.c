@@ -115,8 +115,9 @@ static int parse_one(struct vm_config *cfg, int opt, const char *arg)
 		return set_str(&cfg->kernel_sha256, arg);
 	case OPT_MEM_MB:
 		if (parse_uint(arg, CONFIG_MIN_MEM_MB, CONFIG_MAX_MEM_MB, &v))
-			return err_setx(-EINVAL, "--mem-mb %s: expected a number of MiB from %u to %u",
-					arg, CONFIG_MIN_MEM_MB, CONFIG_MAX_MEM_MB);
+			return err_setx(-EINVAL,
+					"--mem-mb %s: expected a number of MiB from %u to %u", arg,
+					CONFIG_MIN_MEM_MB, CONFIG_MAX_MEM_MB);
 		cfg->mem_mb = v;
 		return 0;
 	case OPT_VCPUS:
@@ -135,8 +136,8 @@ static int parse_one(struct vm_config *cfg, int opt, const char *arg)
 		return 0;
 	case OPT_LOG_LEVEL:
 		if (log_parse_level(arg, &level))
-			return err_setx(-EINVAL, "--log-level %s: expected error, warn, info or debug",
-					arg);
+			return err_setx(-EINVAL,
+					"--log-level %s: expected error, warn, info or debug", arg);
 		cfg->log_level = (int)level;
 		return 0;
 	default:
@@ -157,7 +158,8 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg)
 			return CLI_HELP_SHOWN;
 		case '?':
 			if (optopt)
-				return err_setx(-EINVAL, "run: unknown option -%c (see clone run --help)",
+				return err_setx(-EINVAL,
+						"run: unknown option -%c (see clone run --help)",
 						optopt);
 			return err_setx(-EINVAL, "run: unknown option %s (see clone run --help)",
 					argv[optind - 1]);

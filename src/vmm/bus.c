@@ -36,8 +36,8 @@ int bus_add(struct bus *bus, uint64_t base, uint64_t len, const struct bus_ops *
 		const struct bus_range *r = &bus->ranges[i];
 
 		if (base < r->base + r->len && r->base < base + len)
-			return err_setx(-EEXIST, "%s bus: %s at %#llx overlaps %s", bus->name,
-					name, (unsigned long long)base, r->name);
+			return err_setx(-EEXIST, "%s bus: %s at %#llx overlaps %s", bus->name, name,
+					(unsigned long long)base, r->name);
 		if (r->base > base)
 			break;
 	}

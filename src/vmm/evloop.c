@@ -149,7 +149,8 @@ int evl_del(struct evloop *l, int fd)
 int evl_timer(struct evloop *l, uint64_t first_ns, uint64_t interval_ns, evl_fn fn, void *opaque)
 {
 	struct itimerspec its = {
-		.it_value = { .tv_sec = first_ns / 1000000000ull, .tv_nsec = first_ns % 1000000000ull },
+		.it_value = { .tv_sec = first_ns / 1000000000ull,
+			      .tv_nsec = first_ns % 1000000000ull },
 		.it_interval = { .tv_sec = interval_ns / 1000000000ull,
 				 .tv_nsec = interval_ns % 1000000000ull },
 	};

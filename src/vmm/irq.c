@@ -42,8 +42,8 @@ int irq_setup_routing(int vm_fd)
 		r->entries[n++] = (struct kvm_irq_routing_entry){
 			.gsi = gsi,
 			.type = KVM_IRQ_ROUTING_IRQCHIP,
-			.u.irqchip = { .irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER :
-							    KVM_IRQCHIP_PIC_SLAVE,
+			.u.irqchip = { .irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER
+							  : KVM_IRQCHIP_PIC_SLAVE,
 				       .pin = gsi % 8 },
 		};
 	}

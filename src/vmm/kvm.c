@@ -57,12 +57,16 @@ int kvm_host_open(struct kvm_host *kvm, const char *path)
 	if (kvm->fd < 0) {
 		ret = -errno;
 		if (ret == -ENOENT)
-			return err_setx(ret, "%s does not exist: this host has no KVM (no hardware "
-					"virtualisation, or the kvm_intel/kvm_amd module is not loaded)",
-					path);
+			return err_setx(
+				ret,
+				"%s does not exist: this host has no KVM (no hardware "
+				"virtualisation, or the kvm_intel/kvm_amd module is not loaded)",
+				path);
 		if (ret == -EACCES || ret == -EPERM)
-			return err_setx(ret, "%s: permission denied (add your user to the 'kvm' "
-					"group or run as root)", path);
+			return err_setx(ret,
+					"%s: permission denied (add your user to the 'kvm' "
+					"group or run as root)",
+					path);
 		return err_set(ret, "open %s", path);
 	}
 	v = ioctl(kvm->fd, KVM_GET_API_VERSION, 0);

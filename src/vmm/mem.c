@@ -24,7 +24,8 @@ unsigned gm_layout(uint64_t ram_size, struct gm_region *out, unsigned max)
 		return 0;
 	out[n++] = (struct gm_region){ .gpa = 0, .size = low };
 	if (ram_size > low && n < max)
-		out[n++] = (struct gm_region){ .gpa = LAYOUT_MMIO_HOLE_END, .size = ram_size - low };
+		out[n++] =
+			(struct gm_region){ .gpa = LAYOUT_MMIO_HOLE_END, .size = ram_size - low };
 	return n;
 }
 
@@ -35,7 +36,8 @@ int gm_init(struct guest_mem *gm, uint64_t ram_size, unsigned flags)
 
 	memset(gm, 0, sizeof(*gm));
 	if (!ram_size || !IS_ALIGNED(ram_size, 4096))
-		return err_setx(-EINVAL, "guest memory size %llu is not a positive multiple of 4 KiB",
+		return err_setx(-EINVAL,
+				"guest memory size %llu is not a positive multiple of 4 KiB",
 				(unsigned long long)ram_size);
 	/* Over-allocate address space by 2 MiB so the guest RAM can start 2 MiB aligned. */
 	gm->map_raw_len = ram_size + GM_ALIGN;
@@ -51,7 +53,8 @@ int gm_init(struct guest_mem *gm, uint64_t ram_size, unsigned flags)
 	gm->map_len = ram_size;
 	gm->ram_size = ram_size;
 	if (flags & GM_MERGEABLE && madvise(p, ram_size, MADV_MERGEABLE) < 0) {
-		int ret = err_set(-errno, "madvise(MADV_MERGEABLE) on guest memory (is KSM built in?)");
+		int ret = err_set(-errno,
+				  "madvise(MADV_MERGEABLE) on guest memory (is KSM built in?)");
 
 		gm_destroy(gm);
 		return ret;

@@ -24,10 +24,10 @@ struct gm_region {
 struct guest_mem {
 	struct gm_region regions[GM_MAX_REGIONS];
 	unsigned nr;
-	uint8_t *map;	    /* the whole mapping (2 MiB aligned) */
-	size_t map_len;	    /* bytes mapped (guest RAM) */
-	uint64_t ram_size;  /* bytes of guest RAM */
-	void *map_raw;	    /* what mmap returned, for munmap */
+	uint8_t *map;	   /* the whole mapping (2 MiB aligned) */
+	size_t map_len;	   /* bytes mapped (guest RAM) */
+	uint64_t ram_size; /* bytes of guest RAM */
+	void *map_raw;	   /* what mmap returned, for munmap */
 	size_t map_raw_len;
 };
 

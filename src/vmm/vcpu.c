@@ -103,7 +103,8 @@ static void dump_state(struct vcpu *v)
 
 	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
 		return;
-	log_err("vCPU %u: rip=%#llx rsp=%#llx rflags=%#llx cr0=%#llx cr3=%#llx cr4=%#llx efer=%#llx",
+	log_err("vCPU %u: rip=%#llx rsp=%#llx rflags=%#llx cr0=%#llx cr3=%#llx cr4=%#llx "
+		"efer=%#llx",
 		v->idx, r.rip, r.rsp, r.rflags, s.cr0, s.cr3, s.cr4, s.efer);
 }
 
@@ -141,8 +142,8 @@ static bool handle_exit(struct vcpu *v)
 		}
 		return false;
 	case KVM_EXIT_FAIL_ENTRY:
-		log_err("vCPU %u: KVM_RUN failed to enter the guest (hardware reason %#llx)", v->idx,
-			(unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		log_err("vCPU %u: KVM_RUN failed to enter the guest (hardware reason %#llx)",
+			v->idx, (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 		break;
 	case KVM_EXIT_INTERNAL_ERROR:
 		log_err("vCPU %u: KVM internal error, suberror %u", v->idx, run->internal.suberror);

@@ -35,10 +35,10 @@ Test(cli, every_option)
 	struct vm_config cfg;
 
 	config_init(&cfg);
-	cr_assert_eq(PARSE(&cfg, "--kernel", "/k", "--initrd", "/i", "--cmdline", "a b",
-			   "--append", "c", "--mem-mb", "5000", "--vcpus", "3", "--serial",
-			   "file=/tmp/x", "--kernel-sha256", "ab", "--boot-timing", "--ksm",
-			   "--log-level", "debug"),
+	cr_assert_eq(PARSE(&cfg, "--kernel", "/k", "--initrd", "/i", "--cmdline", "a b", "--append",
+			   "c", "--mem-mb", "5000", "--vcpus", "3", "--serial", "file=/tmp/x",
+			   "--kernel-sha256", "ab", "--boot-timing", "--ksm", "--log-level",
+			   "debug"),
 		     0);
 	cr_assert_str_eq(cfg.kernel, "/k");
 	cr_assert_str_eq(cfg.initrd, "/i");
@@ -69,9 +69,9 @@ Test(cli, equals_form_and_repeats)
 Test(cli, bad_values_have_clear_errors)
 {
 	static const char *const bad[][2] = {
-		{ "--vcpus", "0" },	 { "--vcpus", "256" },	  { "--vcpus", "-1" },
-		{ "--vcpus", "two" },	 { "--mem-mb", "abc" },	  { "--mem-mb", "8" },
-		{ "--mem-mb", "12G" },	 { "--serial", "tcp" },	  { "--serial", "file=" },
+		{ "--vcpus", "0" },	   { "--vcpus", "256" },  { "--vcpus", "-1" },
+		{ "--vcpus", "two" },	   { "--mem-mb", "abc" }, { "--mem-mb", "8" },
+		{ "--mem-mb", "12G" },	   { "--serial", "tcp" }, { "--serial", "file=" },
 		{ "--log-level", "loud" },
 	};
 

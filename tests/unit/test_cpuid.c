@@ -11,12 +11,12 @@ static struct kvm_cpuid2 *table(void)
 
 	c->nent = 7;
 	c->entries[0] = (struct kvm_cpuid_entry2){ .function = 1, .ebx = 0xff0800, .edx = 0 };
-	c->entries[1] = (struct kvm_cpuid_entry2){
-		.function = 0xb, .index = 0, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX
-	};
-	c->entries[2] = (struct kvm_cpuid_entry2){
-		.function = 0xb, .index = 1, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX
-	};
+	c->entries[1] = (struct kvm_cpuid_entry2){ .function = 0xb,
+						   .index = 0,
+						   .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX };
+	c->entries[2] = (struct kvm_cpuid_entry2){ .function = 0xb,
+						   .index = 1,
+						   .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX };
 	c->entries[3] = (struct kvm_cpuid_entry2){
 		.function = 0xb, .index = 2, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .ecx = 2
 	};

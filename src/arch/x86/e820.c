@@ -27,7 +27,8 @@ unsigned e820_build(const struct guest_mem *gm, struct e820_entry *out, unsigned
 		if (r->gpa == 0) {
 			n = add(out, n, max, 0, MIN(end, LAYOUT_EBDA), E820_RAM);
 			if (end > LAYOUT_EBDA)
-				n = add(out, n, max, LAYOUT_EBDA, LAYOUT_LOW_RAM_END, E820_RESERVED);
+				n = add(out, n, max, LAYOUT_EBDA, LAYOUT_LOW_RAM_END,
+					E820_RESERVED);
 			if (end > LAYOUT_ACPI)
 				n = add(out, n, max, LAYOUT_ACPI, LAYOUT_ACPI_END, E820_RESERVED);
 			n = add(out, n, max, LAYOUT_HIGH_MEM, end, E820_RAM);

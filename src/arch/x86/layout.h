@@ -40,7 +40,7 @@
 #define LAYOUT_VIRTIO_MMIO_BASE 0xd0000000ull /* virtio-mmio windows, 4 KiB each */
 #define LAYOUT_IOAPIC 0xfec00000ull
 #define LAYOUT_LAPIC 0xfee00000ull
-#define LAYOUT_TSS 0xfffbd000ull /* KVM_SET_TSS_ADDR: three pages */
+#define LAYOUT_TSS 0xfffbd000ull	  /* KVM_SET_TSS_ADDR: three pages */
 #define LAYOUT_IDENTITY_MAP 0xfffbc000ull /* KVM_SET_IDENTITY_MAP_ADDR: one page */
 
 /* Port I/O devices. */

@@ -72,7 +72,8 @@ int regs_write_gdt(struct guest_mem *gm, enum regs_boot_mode mode)
 	};
 	const uint64_t idt = 0;
 
-	if (gm_write(gm, LAYOUT_GDT, gdt, sizeof(gdt)) || gm_write(gm, LAYOUT_IDT, &idt, sizeof(idt)))
+	if (gm_write(gm, LAYOUT_GDT, gdt, sizeof(gdt)) ||
+	    gm_write(gm, LAYOUT_IDT, &idt, sizeof(idt)))
 		return err_setx(-EFAULT, "guest memory too small for the boot GDT");
 	return 0;
 }
@@ -188,7 +189,7 @@ static int setup_msrs(int fd)
 		{ MSR_SYSCALL_MASK, 0 },
 		{ MSR_LSTAR, 0 },
 		{ MSR_IA32_TSC, 0 },
-		{ MSR_IA32_MISC_ENABLE, 1 }, /* fast string operations */
+		{ MSR_IA32_MISC_ENABLE, 1 },	       /* fast string operations */
 		{ MSR_MTRR_DEF_TYPE, (1u << 11) | 6 }, /* MTRRs on, default write-back */
 	};
 	struct {
