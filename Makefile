@@ -1,5 +1,6 @@
 # Clone: plain make.  Targets: all (build/clone), unit, fuzz, fuzz-replay,
 # integration, lint, format, check (lint → unit → fuzz replay → integration).
+# Fuzz objects double as the clang -Werror build.
 # Every .c under src/ is part of the binary; every tests/unit/test_*.c is
 # part of the unit-test binary; every tests/fuzz/fuzz_*.c is a fuzz target.
 
@@ -57,7 +58,7 @@ unit: $(BUILD)/unit-tests $(BUILD)/clone
 
 $(BUILD)/fuzz/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CLANG) $(CPPFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+	$(CLANG) $(CPPFLAGS) -std=gnu11 $(WARN) -g -O1 -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
 
 $(BUILD)/fuzz/libclone.a: $(FUZZ_LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^

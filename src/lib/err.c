@@ -11,7 +11,8 @@
 
 static __thread char err_buf[512];
 
-static void err_vformat(int code, bool with_errno, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void err_vformat(int code, bool with_errno,
+							      const char *fmt, va_list ap)
 {
 	int n = vsnprintf(err_buf, sizeof(err_buf), fmt, ap);
 

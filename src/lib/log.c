@@ -47,7 +47,8 @@ void log_set_fd(int fd)
 	log_fd = fd;
 }
 
-static void log_vmsg(enum log_level level, const char *tag, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void log_vmsg(enum log_level level, const char *tag,
+							   const char *fmt, va_list ap)
 {
 	char buf[1024];
 	struct timespec ts;

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <linux/kvm.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -192,19 +193,19 @@ static int setup_msrs(int fd)
 		{ MSR_IA32_MISC_ENABLE, 1 },	       /* fast string operations */
 		{ MSR_MTRR_DEF_TYPE, (1u << 11) | 6 }, /* MTRRs on, default write-back */
 	};
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[ARRAY_SIZE(boot_msrs)];
-	} m;
+	struct kvm_msrs *m;
 	int n;
 
-	memset(&m, 0, sizeof(m));
-	m.hdr.nmsrs = ARRAY_SIZE(boot_msrs);
+	m = calloc(1, sizeof(*m) + ARRAY_SIZE(boot_msrs) * sizeof(m->entries[0]));
+	if (!m)
+		return err_set(-ENOMEM, "boot MSRs");
+	m->nmsrs = ARRAY_SIZE(boot_msrs);
 	for (unsigned i = 0; i < ARRAY_SIZE(boot_msrs); i++) {
-		m.e[i].index = boot_msrs[i].index;
-		m.e[i].data = boot_msrs[i].value;
+		m->entries[i].index = boot_msrs[i].index;
+		m->entries[i].data = boot_msrs[i].value;
 	}
-	n = ioctl(fd, KVM_SET_MSRS, &m);
+	n = ioctl(fd, KVM_SET_MSRS, m);
+	free(m);
 	if (n < 0)
 		return err_set(-errno, "KVM_SET_MSRS");
 	if ((unsigned)n != ARRAY_SIZE(boot_msrs))
