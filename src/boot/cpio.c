@@ -147,7 +147,7 @@ int cpio_add_host_file(struct cpio *c, const char *path, uint32_t perm, const ch
 
 	if (stat(host_path, &st) < 0)
 		return err_set(-errno, "cpio: %s", host_path);
-	ret = read_file(host_path, CPIO_FILE_MAX, &data, &len);
+	ret = read_file("file", host_path, CPIO_FILE_MAX, &data, &len);
 	if (ret)
 		return ret;
 	ret = cpio_add_file(c, path, perm ? perm : (st.st_mode & 07777), data, len);

@@ -87,7 +87,7 @@ static const char *const applets[] = {
 /* Read busybox and make sure it is the static build: the initramfs has no libc. */
 static int read_busybox(const char *path, void **data, size_t *len)
 {
-	int ret = read_file(path, BUSYBOX_MAX_SIZE, data, len);
+	int ret = read_file("busybox", path, BUSYBOX_MAX_SIZE, data, len);
 
 	if (ret == -ENOENT)
 		return err_setx(-ENOENT, NOT_INSTALLED " (%s is missing)", path);

@@ -83,54 +83,18 @@ int kernel_find_default(char *path, size_t len)
 
 int kernel_read(const char *path, void **data, size_t *len)
 {
-	struct stat st;
-	void *buf = NULL;
-	ssize_t n;
-	int fd, ret;
+	int ret = read_file("kernel", path, KERNEL_MAX_SIZE, data, len);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return open_error(errno, path);
-	if (fstat(fd, &st) < 0) {
-		ret = err_set(-errno, "stat kernel %s", path);
-		goto out;
+	if (ret == -EACCES || ret == -EPERM)
+		return open_error(-ret, path);
+	if (ret)
+		return ret;
+	if (!*len) {
+		free(*data);
+		*data = NULL;
+		return err_setx(-ENOEXEC, "kernel %s is empty", path);
 	}
-	if (!S_ISREG(st.st_mode)) {
-		ret = err_setx(-EINVAL, "kernel %s is not a regular file", path);
-		goto out;
-	}
-	if (!st.st_size) {
-		ret = err_setx(-ENOEXEC, "kernel %s is empty", path);
-		goto out;
-	}
-	if ((uint64_t)st.st_size > KERNEL_MAX_SIZE) {
-		ret = err_setx(-EFBIG, "kernel %s is %llu MiB, more than the %llu MiB limit", path,
-			       (unsigned long long)((uint64_t)st.st_size / MiB),
-			       KERNEL_MAX_SIZE / MiB);
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size);
-	if (!buf) {
-		ret = err_set(-ENOMEM, "read kernel %s", path);
-		goto out;
-	}
-	n = read_full(fd, buf, (size_t)st.st_size);
-	if (n < 0) {
-		ret = err_set((int)n, "read kernel %s", path);
-		goto out;
-	}
-	if ((size_t)n != (size_t)st.st_size) {
-		ret = err_setx(-EIO, "read kernel %s: file shrank while reading", path);
-		goto out;
-	}
-	*data = buf;
-	*len = (size_t)n;
-	buf = NULL;
-	ret = 0;
-out:
-	free(buf);
-	close(fd);
-	return ret;
+	return 0;
 }
 
 static int hexval(char c)

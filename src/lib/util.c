@@ -66,7 +66,7 @@ ssize_t read_full(int fd, void *buf, size_t len)
 	return (ssize_t)done;
 }
 
-int read_file(const char *path, size_t max, void **data, size_t *len)
+int read_file(const char *what, const char *path, size_t max, void **data, size_t *len)
 {
 	struct stat st;
 	void *buf = NULL;
@@ -75,35 +75,41 @@ int read_file(const char *path, size_t max, void **data, size_t *len)
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return err_set(-errno, "open %s", path);
+		return err_set(-errno, "cannot read %s %s", what, path);
 	if (fstat(fd, &st) < 0) {
-		ret = err_set(-errno, "stat %s", path);
+		ret = err_set(-errno, "stat %s %s", what, path);
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		ret = err_setx(-EINVAL, "%s: not a regular file", path);
+		ret = err_setx(-EINVAL, "%s %s is not a regular file", what, path);
 		goto out;
 	}
 	if ((uint64_t)st.st_size > max) {
-		ret = err_setx(-EFBIG, "%s: too large (%lld bytes, limit %zu)", path,
-			       (long long)st.st_size, max);
+		ret = err_setx(-EFBIG, "%s %s is %llu MiB, more than the %llu MiB limit", what,
+			       path, (unsigned long long)((uint64_t)st.st_size / MiB),
+			       (unsigned long long)(max / MiB));
 		goto out;
 	}
 	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
 	if (!buf) {
-		ret = err_set(-ENOMEM, "read %s", path);
+		ret = err_set(-ENOMEM, "read %s %s", what, path);
 		goto out;
 	}
 	n = read_full(fd, buf, (size_t)st.st_size);
 	if (n < 0) {
-		ret = err_set((int)n, "read %s", path);
-		free(buf);
+		ret = err_set((int)n, "read %s %s", what, path);
+		goto out;
+	}
+	if ((size_t)n != (size_t)st.st_size) {
+		ret = err_setx(-EIO, "read %s %s: file shrank while reading", what, path);
 		goto out;
 	}
 	*data = buf;
 	*len = (size_t)n;
+	buf = NULL;
 	ret = 0;
 out:
+	free(buf);
 	close(fd);
 	return ret;
 }

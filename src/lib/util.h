@@ -33,9 +33,10 @@ ssize_t read_full(int fd, void *buf, size_t len);
 
 /*
  * Read a whole regular file into a malloc'ed buffer (at most max bytes;
- * -EFBIG beyond).  0 or -errno with the message set.
+ * -EFBIG beyond).  what names the file in messages ("kernel", "initrd").
+ * 0 or -errno with the message set.
  */
-int read_file(const char *path, size_t max, void **data, size_t *len);
+int read_file(const char *what, const char *path, size_t max, void **data, size_t *len);
 
 /* Parse a size like "512", "256M", "2G", "4k" (binary units) into bytes. */
 int parse_size(const char *s, uint64_t *out);

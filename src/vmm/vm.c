@@ -253,7 +253,8 @@ static int read_inputs(struct vm *vm, struct boot_files *f)
 	if (ret)
 		return ret;
 	if (vm->cfg->initrd)
-		return read_file(vm->cfg->initrd, INITRD_MAX_SIZE, &f->initrd, &f->initrd_len);
+		return read_file("initrd", vm->cfg->initrd, INITRD_MAX_SIZE, &f->initrd,
+				 &f->initrd_len);
 	return initramfs_build_default(&f->initrd, &f->initrd_len);
 }
 

@@ -46,7 +46,7 @@ static void *slurp(const char *path, size_t *len)
 {
 	void *data;
 
-	cr_assert_eq(read_file(path, 64 * MiB, &data, len), 0, "%s", err_msg());
+	cr_assert_eq(read_file("file", path, 64 * MiB, &data, len), 0, "%s", err_msg());
 	return data;
 }
 

@@ -80,7 +80,7 @@ static char *slurp(const struct tmp *t, const char *name)
 	char *s;
 
 	snprintf(path, sizeof(path), "%s/out/%s", t->dir, name);
-	cr_assert_eq(read_file(path, 1 * MiB, &data, &len), 0, "%s", err_msg());
+	cr_assert_eq(read_file("file", path, 1 * MiB, &data, &len), 0, "%s", err_msg());
 	s = realloc(data, len + 1);
 	s[len] = '\0';
 	return s;
