@@ -17,7 +17,7 @@ CFLAGS_COMMON := -std=gnu11 $(WARN) -g -MMD -MP
 CFLAGS_REL := $(CFLAGS_COMMON) -O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2
 CFLAGS_SAN := $(CFLAGS_COMMON) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
-LIBS := -lnettle -lpthread
+LIBS := -lnettle -lz -llzma -lzstd -lpthread
 
 SRC      := $(sort $(shell find src -name '*.c'))
 LIB_SRC  := $(filter-out src/main.c,$(SRC))

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Host-side kernel files (see kernel.h): pick the newest /boot/vmlinuz-*,
- * read it with a size cap, and verify an expected SHA-256 with nettle.
- * Main thread, before the VM is built; no state.
+ * read it with a size cap, verify an expected SHA-256 with nettle, and
+ * tell its release (for /lib/modules/<release>).  Main thread, before the
+ * VM is built; no state.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -15,10 +16,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bzimage.h"
+#include "elf.h"
 #include "kernel.h"
 #include "lib/err.h"
 
 #define PREFIX "vmlinuz-"
+#define BANNER "Linux version " /* init/version.c: linux_banner */
 
 /* Debian ships /boot/vmlinuz-* mode 0600: say what to do about it. */
 static int open_error(int err, const char *path)
@@ -141,4 +145,45 @@ int kernel_verify_sha256(const void *data, size_t len, const char *hex)
 	to_hex(want, sizeof(want), want_hex);
 	to_hex(got, sizeof(got), got_hex);
 	return err_setx(-EBADMSG, "kernel sha256 mismatch: expected %s, got %s", want_hex, got_hex);
+}
+
+/*
+ * init/version.c: linux_banner is "Linux version " UTS_RELEASE " (" ...
+ * The release starts with a digit; other strings that happen to contain
+ * the prefix are skipped.
+ */
+static int elf_version(const uint8_t *p, size_t size, char *buf, size_t len)
+{
+	const uint8_t *end = p + size, *s = p;
+
+	while ((s = memmem(s, (size_t)(end - s), BANNER, strlen(BANNER)))) {
+		const uint8_t *v = s + strlen(BANNER);
+		size_t n = 0;
+
+		s = v;
+		while (v + n < end && v[n] > ' ' && v[n] < 0x7f)
+			n++;
+		if (!n || v + n == end || v[n] != ' ' || v[0] < '0' || v[0] > '9')
+			continue;
+		if (n >= len)
+			return err_setx(-ENOSPC, "kernel: version string (%zu bytes) is too long",
+					n);
+		memcpy(buf, v, n);
+		buf[n] = '\0';
+		return 0;
+	}
+	return err_setx(-ENOENT, "kernel: ELF vmlinux has no \"" BANNER "\" banner");
+}
+
+int kernel_version(const void *data, size_t len, char *buf, size_t buflen)
+{
+	const uint8_t *p = data;
+
+	/* The same tests, in the same order, as loader_load(). */
+	if (elf_is_elf(data, len))
+		return elf_version(p, len, buf, buflen);
+	if ((len >= 0x206 && !memcmp(p + 0x202, "HdrS", 4)) ||
+	    (len >= 2 && p[0] == 'M' && p[1] == 'Z'))
+		return bzimage_version(data, len, buf, buflen);
+	return err_setx(-ENOEXEC, "kernel: not a bzImage or ELF vmlinux");
 }

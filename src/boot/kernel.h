@@ -38,4 +38,13 @@ int kernel_read(const char *path, void **data, size_t *len);
  */
 int kernel_verify_sha256(const void *data, size_t len, const char *hex);
 
+/*
+ * Copy the release of the kernel in data ("6.1.0-56-amd64", the
+ * /lib/modules directory name) into buf: from a bzImage's setup header
+ * (bzimage_version), or from the "Linux version X " banner an ELF vmlinux
+ * carries.  0, or with the message set: -ENOEXEC (neither format, or a bad
+ * version string), -ENOENT (none recorded), -ENOSPC (buf too small).
+ */
+int kernel_version(const void *data, size_t len, char *buf, size_t buflen);
+
 #endif

@@ -27,6 +27,11 @@ enum {
 	OPT_BOOT_TIMING,
 	OPT_KSM,
 	OPT_LOG_LEVEL,
+	OPT_DISK,
+	OPT_ROOTFS,
+	OPT_OVERLAY,
+	OPT_OVERLAY_SIZE,
+	OPT_MODULES,
 };
 
 static const struct option run_options[] = {
@@ -41,6 +46,11 @@ static const struct option run_options[] = {
 	{ "boot-timing", no_argument, NULL, OPT_BOOT_TIMING },
 	{ "ksm", no_argument, NULL, OPT_KSM },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "rootfs", required_argument, NULL, OPT_ROOTFS },
+	{ "overlay", required_argument, NULL, OPT_OVERLAY },
+	{ "overlay-size", required_argument, NULL, OPT_OVERLAY_SIZE },
+	{ "modules", required_argument, NULL, OPT_MODULES },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -64,6 +74,22 @@ void cli_run_usage(FILE *f)
 		"  --boot-timing         print VMM phase timings and the time to the guest's init\n"
 		"  --ksm                 let KSM merge identical guest pages (MADV_MERGEABLE)\n"
 		"  --log-level LEVEL     error, warn (default), info or debug\n"
+		"\n"
+		"Disks (virtio-blk; raw or qcow2, probed):\n"
+		"  --disk PATH[,ro][,format=raw|qcow2][,serial=S]\n"
+		"                        attach a disk (repeatable); its serial defaults to\n"
+		"                        disk<N>; ro: the guest cannot write it\n"
+		"  --rootfs IMAGE        boot from the root file system on IMAGE (read-write):\n"
+		"                        Clone generates the initramfs that mounts it\n"
+		"  --overlay MODE        with --rootfs: IMAGE read-only (shareable) under a\n"
+		"                        writable overlay kept in tmpfs (guest RAM, gone at "
+		"exit),\n"
+		"                        auto (a temporary qcow2, deleted at exit) or FILE.qcow2\n"
+		"                        (persistent; created and formatted on first use)\n"
+		"  --overlay-size SIZE   virtual size of a new qcow2 overlay (default 16G)\n"
+		"  --modules DIR|none    kernel modules for the generated initramfs (default\n"
+		"                        /lib/modules/<kernel version>; none: built into the "
+		"kernel)\n"
 		"  -h, --help            show this help\n"
 		"\n"
 		"Clone always appends what its machine needs to the guest arguments (pci=off).\n"
@@ -134,6 +160,25 @@ static int parse_one(struct vm_config *cfg, int opt, const char *arg)
 	case OPT_KSM:
 		cfg->ksm = true;
 		return 0;
+	case OPT_DISK:
+		if (cfg->nr_disks >= CONFIG_MAX_DISKS)
+			return err_setx(-EINVAL, "--disk: at most %u disks", CONFIG_MAX_DISKS);
+		if (config_parse_disk(arg, &cfg->disks[cfg->nr_disks]))
+			return -EINVAL;
+		cfg->nr_disks++;
+		return 0;
+	case OPT_ROOTFS:
+		return set_str(&cfg->rootfs, arg);
+	case OPT_OVERLAY:
+		return config_parse_overlay(cfg, arg);
+	case OPT_OVERLAY_SIZE:
+		if (parse_size(arg, &v) || v < 64 * MiB || v > 64 * TiB)
+			return err_setx(-EINVAL,
+					"--overlay-size %s: expected a size from 64M to 64T", arg);
+		cfg->overlay_size = v;
+		return 0;
+	case OPT_MODULES:
+		return set_str(&cfg->modules, arg);
 	case OPT_LOG_LEVEL:
 		if (log_parse_level(arg, &level))
 			return err_setx(-EINVAL,

@@ -21,6 +21,25 @@
 
 enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
 
+#define CONFIG_MAX_DISKS 8	  /* --disk, besides the rootfs and its overlay */
+#define CONFIG_DISK_SERIAL_MAX 20 /* VIRTIO_BLK_ID_BYTES */
+
+enum config_disk_format { CONFIG_FMT_AUTO, CONFIG_FMT_RAW, CONFIG_FMT_QCOW2 };
+
+struct disk_config { /* --disk PATH[,ro][,format=F][,serial=S] */
+	char *path;
+	bool ro;
+	enum config_disk_format format;
+	char *serial; /* NULL: "disk<N>" */
+};
+
+enum overlay_mode {
+	OVERLAY_NONE,  /* --rootfs alone: the disk is the root, read-write */
+	OVERLAY_TMPFS, /* writes go to guest RAM */
+	OVERLAY_AUTO,  /* a temporary qcow2 under the data directory, deleted at exit */
+	OVERLAY_FILE,  /* a persistent qcow2 (created and formatted on first use) */
+};
+
 struct vm_config {
 	char *kernel;	     /* NULL: newest /boot/vmlinuz-* */
 	char *initrd;	     /* NULL: the built-in busybox initramfs */
@@ -34,7 +53,22 @@ struct vm_config {
 	bool boot_timing;
 	bool ksm;
 	int log_level; /* enum log_level */
+	struct disk_config disks[CONFIG_MAX_DISKS];
+	unsigned nr_disks;
+	char *rootfs; /* --rootfs image, or NULL */
+	enum overlay_mode overlay;
+	char *overlay_path;    /* OVERLAY_FILE */
+	uint64_t overlay_size; /* bytes; a new overlay's virtual size (0: default) */
+	char *modules;	       /* --modules DIR|none, or NULL for /lib/modules/<version> */
 };
+
+/*
+ * Parse one --disk argument into d (fields malloc'ed).  0 or -EINVAL with
+ * the message set.
+ */
+int config_parse_disk(const char *arg, struct disk_config *d);
+/* Parse --overlay tmpfs|auto|PATH into cfg.  0 or -EINVAL. */
+int config_parse_overlay(struct vm_config *cfg, const char *arg);
 
 void config_init(struct vm_config *cfg);
 void config_free(struct vm_config *cfg);

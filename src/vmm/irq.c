@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * GSI routing of the in-kernel irqchip (see irq.h).  Main thread, while the
- * VM is built.
+ * GSI routing of the in-kernel irqchip, irqfds and ioeventfds (see irq.h).
+ * Main thread, while the VM is built.
  */
 #include <errno.h>
 #include <linux/kvm.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "irq.h"
 #include "lib/err.h"
@@ -52,4 +54,45 @@ int irq_setup_routing(int vm_fd)
 		ret = err_set(-errno, "KVM_SET_GSI_ROUTING");
 	free(r);
 	return ret;
+}
+
+int irq_irqfd(int vm_fd, unsigned gsi, int *efd)
+{
+	struct kvm_irqfd req = { .gsi = gsi };
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	if (fd < 0)
+		return err_set(-errno, "eventfd for GSI %u", gsi);
+	req.fd = (uint32_t)fd;
+	if (ioctl(vm_fd, KVM_IRQFD, &req) < 0) {
+		int ret = err_set(-errno, "KVM_IRQFD GSI %u", gsi);
+
+		close(fd);
+		return ret;
+	}
+	*efd = fd;
+	return 0;
+}
+
+int irq_ioeventfd(int vm_fd, uint64_t addr, unsigned len, uint64_t datamatch, int *efd)
+{
+	struct kvm_ioeventfd req = {
+		.addr = addr,
+		.len = len,
+		.datamatch = datamatch,
+		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+	};
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	if (fd < 0)
+		return err_set(-errno, "eventfd for MMIO 0x%llx", (unsigned long long)addr);
+	req.fd = fd;
+	if (ioctl(vm_fd, KVM_IOEVENTFD, &req) < 0) {
+		int ret = err_set(-errno, "KVM_IOEVENTFD at 0x%llx", (unsigned long long)addr);
+
+		close(fd);
+		return ret;
+	}
+	*efd = fd;
+	return 0;
 }

@@ -9,6 +9,8 @@
 #ifndef CLONE_VMM_IRQ_H
 #define CLONE_VMM_IRQ_H
 
+#include <stdint.h>
+
 struct irq_line {
 	void (*set)(void *opaque, unsigned gsi, int level);
 	void *opaque;
@@ -26,5 +28,16 @@ static inline void irq_line_set(const struct irq_line *l, int level)
  * n (GSI 0 → pin 2) and, for ISA IRQs, the PIC.  0 or -errno.
  */
 int irq_setup_routing(int vm_fd);
+
+/*
+ * A new eventfd (*efd) that raises GSI gsi when written (KVM_IRQFD: an edge
+ * for the IOAPIC, no exit to the VMM).  0 or -errno with the message set.
+ */
+int irq_irqfd(int vm_fd, unsigned gsi, int *efd);
+/*
+ * A new eventfd (*efd) that KVM signals when the guest writes datamatch
+ * (len bytes) at MMIO address addr, instead of exiting to the VMM.
+ */
+int irq_ioeventfd(int vm_fd, uint64_t addr, unsigned len, uint64_t datamatch, int *efd);
 
 #endif

@@ -20,6 +20,9 @@
 #include "arch/x86/e820.h"
 #include "arch/x86/layout.h"
 #include "arch/x86/regs.h"
+#include "block/aio.h"
+#include "block/disk.h"
+#include "boot/bzimage.h"
 #include "boot/initramfs.h"
 #include "boot/kernel.h"
 #include "boot/loader.h"
@@ -28,6 +31,7 @@
 #include "devices/pm.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
+#include "virtio/blk.h"
 #include "irq.h"
 #include "lib/err.h"
 #define LOG_TAG "vm"
@@ -245,6 +249,22 @@ static int read_kernel(const struct vm_config *cfg, void **data, size_t *len)
 	return ret;
 }
 
+/* The initramfs that mounts the VM's disks, with the kernel's own modules. */
+static int build_initramfs(struct vm *vm, struct boot_files *f)
+{
+	struct initramfs_spec spec = {
+		.root = vm->storage.root,
+		.upper = vm->storage.upper,
+		.virtio_blk = true,
+		.modules_dir = vm->cfg->modules,
+	};
+	char kver[256];
+
+	if (kernel_version(f->kernel, f->kernel_len, kver, sizeof(kver)) == 0)
+		spec.kver = kver;
+	return initramfs_build_spec(&spec, &f->initrd, &f->initrd_len);
+}
+
 /* Read and check the user's files before touching KVM: mistakes there are input errors. */
 static int read_inputs(struct vm *vm, struct boot_files *f)
 {
@@ -252,9 +272,14 @@ static int read_inputs(struct vm *vm, struct boot_files *f)
 
 	if (ret)
 		return ret;
+	ret = storage_open(vm->cfg, &vm->storage);
+	if (ret)
+		return ret;
 	if (vm->cfg->initrd)
 		return read_file("initrd", vm->cfg->initrd, INITRD_MAX_SIZE, &f->initrd,
 				 &f->initrd_len);
+	if (vm->storage.nr)
+		return build_initramfs(vm, f);
 	return initramfs_build_default(&f->initrd, &f->initrd_len);
 }
 
@@ -267,7 +292,12 @@ static void free_inputs(struct boot_files *f)
 
 static int load_guest(struct vm *vm, const struct boot_files *f)
 {
-	struct acpi_config acfg = { .nr_cpus = vm->nr_vcpus };
+	struct acpi_mmio_dev mmio[VDEV_MAX];
+	struct acpi_config acfg = {
+		.nr_cpus = vm->nr_vcpus,
+		.mmio = mmio,
+		.nr_mmio = vdev_acpi(&vm->vdevs, mmio, VDEV_MAX),
+	};
 	struct e820_entry e820[E820_MAX];
 	struct boot_setup setup = { 0 };
 	struct boot_entry entry;
@@ -330,6 +360,35 @@ static int setup_devices(struct vm *vm)
 		ret = bus_add(&vm->pio, PORT_BOOT_TIMER, 1, &boot_timer_bus_ops, vm->boot_timer,
 			      "boot-timer");
 	return ret;
+}
+
+/* virtio-blk for every disk, in attach order (the guest's vda, vdb, ...). */
+static int setup_virtio(struct vm *vm)
+{
+	struct storage *st = &vm->storage;
+	int ret;
+
+	if (!st->nr)
+		return 0;
+	ret = aio_pool_create(AIO_DEFAULT_THREADS, &vm->aio);
+	if (ret)
+		return ret;
+	for (unsigned i = 0; i < st->nr; i++) {
+		struct blk_config bc = {
+			.disk = st->disks[i].disk,
+			.ro = st->disks[i].ro,
+			.serial = st->disks[i].serial,
+		};
+
+		st->disks[i].disk = NULL; /* blk_create owns it now, even on failure */
+		ret = blk_create(&bc, &vm->mem, vm->aio, &vm->loop, &vm->blks[vm->nr_blks]);
+		if (ret)
+			return ret;
+		ret = vdev_add(vm, &vm->vdevs, blk_virtio(vm->blks[vm->nr_blks++]));
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 static int setup_signals(struct vm *vm)
@@ -409,6 +468,9 @@ int vm_create(struct vm_config *cfg, uint64_t start_ns, struct vm **out, bool *i
 		if (ret)
 			goto fail;
 	}
+	ret = setup_virtio(vm);
+	if (ret)
+		goto fail;
 	ret = load_guest(vm, &files);
 	if (ret) {
 		*input_error = true;
@@ -475,6 +537,11 @@ void vm_destroy(struct vm *vm)
 			vcpu_destroy(&vm->vcpus[i]);
 		free(vm->vcpus);
 	}
+	vdev_destroy_all(&vm->vdevs);
+	for (unsigned i = 0; i < vm->nr_blks; i++)
+		blk_destroy(vm->blks[i]);
+	aio_pool_destroy(vm->aio);
+	storage_close(&vm->storage);
 	serial_destroy(vm->serial);
 	rtc_destroy(vm->rtc);
 	i8042_destroy(vm->i8042);

@@ -20,13 +20,17 @@
 #include "evloop.h"
 #include "kvm.h"
 #include "mem.h"
+#include "storage.h"
 #include "vcpu.h"
+#include "vdev.h"
 
 struct serial;
 struct rtc;
 struct i8042;
 struct pm;
 struct boot_timer;
+struct blk;
+struct aio_pool;
 
 enum vm_exit_reason {
 	VM_EXIT_NONE,
@@ -65,6 +69,11 @@ struct vm {
 	struct i8042 *i8042;
 	struct pm *pm;
 	struct boot_timer *boot_timer;
+	struct storage storage; /* disks opened from the config, until handed to devices */
+	struct aio_pool *aio;	/* block I/O workers (only when there are disks) */
+	struct blk *blks[STORAGE_MAX_DISKS];
+	unsigned nr_blks;
+	struct vdev_table vdevs; /* virtio-mmio placement: windows, GSIs, eventfds */
 
 	pthread_mutex_t lock; /* guards everything below */
 	pthread_cond_t cond;

@@ -179,3 +179,88 @@ Test(config, machine_arguments_go_before_init_arguments)
 	free(s);
 	config_free(&cfg);
 }
+
+Test(cli, disks_rootfs_overlay)
+{
+	struct vm_config cfg;
+
+	config_init(&cfg);
+	cr_assert_eq(PARSE(&cfg, "--disk", "/a.img", "--disk", "/b.qcow2,ro,format=qcow2", "--disk",
+			   "/c,serial=data-1,format=raw", "--rootfs", "/base.img", "--overlay",
+			   "/o.qcow2", "--overlay-size", "4G", "--modules", "none"),
+		     0, "%s", err_msg());
+	cr_assert_eq(cfg.nr_disks, 3);
+	cr_assert_str_eq(cfg.disks[0].path, "/a.img");
+	cr_assert_not(cfg.disks[0].ro);
+	cr_assert_eq(cfg.disks[0].format, CONFIG_FMT_AUTO);
+	cr_assert_null(cfg.disks[0].serial);
+	cr_assert_str_eq(cfg.disks[1].path, "/b.qcow2");
+	cr_assert(cfg.disks[1].ro);
+	cr_assert_eq(cfg.disks[1].format, CONFIG_FMT_QCOW2);
+	cr_assert_str_eq(cfg.disks[2].serial, "data-1");
+	cr_assert_eq(cfg.disks[2].format, CONFIG_FMT_RAW);
+	cr_assert_str_eq(cfg.rootfs, "/base.img");
+	cr_assert_eq(cfg.overlay, OVERLAY_FILE);
+	cr_assert_str_eq(cfg.overlay_path, "/o.qcow2");
+	cr_assert_eq(cfg.overlay_size, 4ull << 30);
+	cr_assert_str_eq(cfg.modules, "none");
+	config_free(&cfg);
+
+	config_init(&cfg);
+	cr_assert_eq(PARSE(&cfg, "--rootfs", "/b", "--overlay", "tmpfs"), 0);
+	cr_assert_eq(cfg.overlay, OVERLAY_TMPFS);
+	cr_assert_null(cfg.overlay_path);
+	cr_assert_eq(PARSE(&cfg, "--rootfs", "/b", "--overlay", "auto"), 0);
+	cr_assert_eq(cfg.overlay, OVERLAY_AUTO);
+	config_free(&cfg);
+}
+
+Test(cli, bad_disk_arguments)
+{
+	static const char *const bad[][2] = {
+		{ "--disk", "" },
+		{ "--disk", ",ro" },
+		{ "--disk", "/a,rw,bogus" },
+		{ "--disk", "/a,format=vmdk" },
+		{ "--disk", "/a,serial=" },
+		{ "--disk", "/a,serial=123456789012345678901" },
+		{ "--disk", "/a,serial=has space" },
+		{ "--overlay", "tmpfs" }, /* without --rootfs */
+		{ "--overlay-size", "1M" },
+		{ "--overlay", "" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct vm_config cfg;
+
+		config_init(&cfg);
+		cr_assert_eq(PARSE(&cfg, (char *)bad[i][0], (char *)bad[i][1]), -EINVAL,
+			     "%s %s accepted", bad[i][0], bad[i][1]);
+		cr_assert(strlen(err_msg()) > 0);
+		config_free(&cfg);
+	}
+}
+
+Test(cli, disk_limits_and_conflicts)
+{
+	struct vm_config cfg;
+
+	config_init(&cfg);
+	for (unsigned i = 0; i < CONFIG_MAX_DISKS; i++) {
+		char *argv[] = { "run", "--disk", "/x", NULL };
+
+		cr_assert_eq(cli_run_parse(3, argv, &cfg), 0);
+	}
+	cr_assert_eq(PARSE(&cfg, "--disk", "/one-too-many"), -EINVAL);
+	cr_assert(strstr(err_msg(), "at most"));
+	config_free(&cfg);
+
+	config_init(&cfg);
+	cr_assert_eq(PARSE(&cfg, "--disk", "/a,serial=s", "--disk", "/b,serial=s"), -EINVAL);
+	cr_assert(strstr(err_msg(), "twice"));
+	config_free(&cfg);
+
+	config_init(&cfg);
+	cr_assert_eq(PARSE(&cfg, "--rootfs", "/r", "--initrd", "/i"), -EINVAL);
+	config_free(&cfg);
+}

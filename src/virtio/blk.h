@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * virtio-blk (virtio 1.2 section 5.2): read, write, flush, get-id, discard
+ * and write-zeroes on a disk image (block/disk.h), with the I/O running on
+ * the block worker pool (block/aio.h) so the event loop never blocks.
+ */
+#ifndef CLONE_VIRTIO_BLK_H
+#define CLONE_VIRTIO_BLK_H
+
+#include <stdbool.h>
+
+#include "virtio/virtio.h"
+
+struct disk;
+struct aio_pool;
+struct evloop;
+struct guest_mem;
+
+#define BLK_SERIAL_MAX 20 /* VIRTIO_BLK_ID_BYTES */
+#define BLK_QUEUE_SIZE 256
+
+struct blk_config {
+	struct disk *disk;  /* handed over: closed by blk_destroy() */
+	bool ro;	    /* VIRTIO_BLK_F_RO; guest writes fail with IOERR */
+	const char *serial; /* up to BLK_SERIAL_MAX bytes, or NULL */
+};
+
+struct blk;
+
+/*
+ * A virtio-blk device over cfg->disk, completing I/O on loop.  0 or -errno
+ * with the message set; on failure the disk is closed.
+ */
+int blk_create(const struct blk_config *cfg, const struct guest_mem *gm, struct aio_pool *pool,
+	       struct evloop *loop, struct blk **out);
+void blk_destroy(struct blk *b);
+struct virtio_dev *blk_virtio(struct blk *b);
+/* Wait until no request of b is in the worker pool (pause, snapshot). */
+void blk_drain(struct blk *b);
+/* Complete the requests the workers finished, now (tests; normally the loop does). */
+void blk_complete_pending(struct blk *b);
+
+#endif

@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Opening the VM's disks (see storage.h), including making qcow2 overlays:
+ * a new overlay is a qcow2 image holding an ext4 file system that
+ * mkfs.ext4 (e2fsprogs) makes in a sparse temporary raw file under $TMPDIR;
+ * only the non-zero blocks mkfs wrote are copied into the qcow2 (a few MiB
+ * for a 16 GiB overlay).  Main thread.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "block/disk.h"
+#include "lib/err.h"
+#define LOG_TAG "storage"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "storage.h"
+
+#define COPY_CHUNK (1u << 20)
+#define ZERO_GRAIN (64u << 10) /* the qcow2 cluster size Clone creates */
+
+static bool is_zero(const uint8_t *p, size_t len)
+{
+	return len == 0 || (p[0] == 0 && !memcmp(p, p + 1, len - 1));
+}
+
+static int add_disk(struct storage *s, struct disk *d, bool ro, const char *serial)
+{
+	struct storage_disk *sd = &s->disks[s->nr++];
+
+	sd->disk = d;
+	sd->ro = ro;
+	snprintf(sd->serial, sizeof(sd->serial), "%s", serial);
+	return 0;
+}
+
+static enum disk_format to_disk_format(enum config_disk_format f)
+{
+	return f == CONFIG_FMT_RAW     ? DISK_FMT_RAW
+	       : f == CONFIG_FMT_QCOW2 ? DISK_FMT_QCOW2
+				       : DISK_FMT_AUTO;
+}
+
+int storage_data_dir(char *buf, size_t len)
+{
+	const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+	int n;
+
+	if (xdg && *xdg == '/')
+		n = snprintf(buf, len, "%s/clone", xdg);
+	else if (home && *home == '/')
+		n = snprintf(buf, len, "%s/.local/share/clone", home);
+	else
+		return err_setx(-ENOENT, "no data directory: set HOME or XDG_DATA_HOME");
+	if (n < 0 || (size_t)n >= len)
+		return err_setx(-ENAMETOOLONG, "data directory path too long");
+	return 0;
+}
+
+/* mkdir -p */
+static int make_dirs(const char *path)
+{
+	char buf[PATH_MAX];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return err_setx(-ENAMETOOLONG, "%s: path too long", path);
+	for (char *p = buf + 1;; p++) {
+		if (*p == '/' || !*p) {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+				return err_set(-errno, "mkdir %s", buf);
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	return 0;
+}
+
+static int run_mkfs(const char *image)
+{
+	static const char *const dirs[] = { "/usr/sbin", "/sbin", "/usr/bin", "/bin" };
+	char prog[64] = "";
+	int status;
+	pid_t pid;
+
+	for (size_t i = 0; i < ARRAY_SIZE(dirs) && !*prog; i++) {
+		snprintf(prog, sizeof(prog), "%s/mkfs.ext4", dirs[i]);
+		if (access(prog, X_OK))
+			*prog = '\0';
+	}
+	if (!*prog)
+		return err_setx(-ENOENT, "mkfs.ext4 not found (install e2fsprogs): needed to "
+					 "format a new overlay");
+	pid = fork();
+	if (pid < 0)
+		return err_set(-errno, "fork");
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+		}
+		execl(prog, prog, "-q", "-F", "-L", "clone-overlay", "-E",
+		      "lazy_itable_init=1,lazy_journal_init=1,nodiscard", image, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return err_set(-errno, "waitpid");
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return err_setx(-EIO, "%s failed (status 0x%x) formatting the overlay", prog,
+				status);
+	return 0;
+}
+
+/* Copy the data extents of the raw file fd (size bytes) into d. */
+static int copy_extents(int fd, uint64_t size, struct disk *d)
+{
+	uint8_t *buf = malloc(COPY_CHUNK);
+	off_t pos = 0;
+	int ret = 0;
+
+	if (!buf)
+		return err_set(-ENOMEM, "overlay copy buffer");
+	while (!ret && (uint64_t)pos < size) {
+		off_t data = lseek(fd, pos, SEEK_DATA), hole;
+
+		if (data < 0) {
+			if (errno != ENXIO)
+				ret = err_set(-errno, "SEEK_DATA");
+			break;
+		}
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0) {
+			ret = err_set(-errno, "SEEK_HOLE");
+			break;
+		}
+		for (pos = data; !ret && pos < hole;) {
+			size_t n = (size_t)MIN((off_t)COPY_CHUNK, hole - pos);
+			ssize_t got = pread(fd, buf, n, pos);
+
+			if (got <= 0) {
+				ret = got < 0 ? err_set(-errno, "read")
+					      : err_setx(-EIO, "short read");
+				break;
+			}
+			/* File systems without SEEK_HOLE report holes as data: skip zeroes. */
+			for (size_t o = 0; !ret && o < (size_t)got; o += ZERO_GRAIN) {
+				size_t l = MIN((size_t)ZERO_GRAIN, (size_t)got - o);
+
+				if (!is_zero(buf + o, l))
+					ret = disk_pwrite(d, buf + o, l, (uint64_t)pos + o);
+			}
+			pos += got;
+		}
+	}
+	free(buf);
+	return ret;
+}
+
+int storage_create_overlay(const char *path, uint64_t size)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	char tmp[PATH_MAX];
+	struct disk *d = NULL;
+	int fd = -1, ret;
+
+	/* A sparse scratch file where holes are cheap to find (tmpfs or a local disk). */
+	if (!tmpdir || *tmpdir != '/')
+		tmpdir = "/tmp";
+	if (snprintf(tmp, sizeof(tmp), "%s/clone-mkfs-XXXXXX", tmpdir) >= (int)sizeof(tmp))
+		return err_setx(-ENAMETOOLONG, "%s: path too long", tmpdir);
+	ret = qcow2_create(path, size, NULL, NULL);
+	if (ret)
+		return ret;
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		ret = err_set(-errno, "temporary file %s", tmp);
+		goto out;
+	}
+	if (ftruncate(fd, (off_t)size) < 0) {
+		ret = err_set(-errno, "ftruncate %s", tmp);
+		goto out;
+	}
+	ret = run_mkfs(tmp);
+	if (!ret)
+		ret = disk_open(path, DISK_FMT_QCOW2, 0, &d);
+	if (!ret)
+		ret = copy_extents(fd, size, d);
+	if (!ret)
+		ret = disk_flush(d);
+out:
+	if (d)
+		disk_close(d);
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	if (ret)
+		unlink(path);
+	return ret;
+}
+
+static int open_overlay(const struct vm_config *cfg, struct storage *s)
+{
+	uint64_t size = cfg->overlay_size ? cfg->overlay_size : STORAGE_DEFAULT_OVERLAY_SIZE;
+	char path[PATH_MAX], dir[PATH_MAX - 64];
+	struct disk *d;
+	struct stat st;
+	int ret;
+
+	if (cfg->overlay == OVERLAY_FILE) {
+		if (stat(cfg->overlay_path, &st) < 0) {
+			if (errno != ENOENT)
+				return err_set(-errno, "overlay %s", cfg->overlay_path);
+			log_info("creating overlay %s (%llu bytes)", cfg->overlay_path,
+				 (unsigned long long)size);
+			ret = storage_create_overlay(cfg->overlay_path, size);
+			if (ret)
+				return ret;
+		}
+		ret = disk_open(cfg->overlay_path, DISK_FMT_QCOW2, 0, &d);
+		if (ret)
+			return ret;
+		return add_disk(s, d, false, INITRAMFS_UPPER_SERIAL);
+	}
+	/* auto: a fresh overlay under the data directory, unlinked once open. */
+	ret = storage_data_dir(dir, sizeof(dir));
+	if (!ret) {
+		strncat(dir, "/overlays", sizeof(dir) - strlen(dir) - 1);
+		ret = make_dirs(dir);
+	}
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), "%s/auto-%d-%llx.qcow2", dir, (int)getpid(),
+		 (unsigned long long)monotonic_ns());
+	ret = storage_create_overlay(path, size);
+	if (ret)
+		return ret;
+	ret = disk_open(path, DISK_FMT_QCOW2, 0, &d);
+	unlink(path); /* the open file lives on until the VM ends, even after SIGKILL */
+	if (ret)
+		return ret;
+	return add_disk(s, d, false, INITRAMFS_UPPER_SERIAL);
+}
+
+int storage_open(const struct vm_config *cfg, struct storage *s)
+{
+	struct disk *d;
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	s->root = INITRAMFS_ROOT_RAM;
+	if (cfg->rootfs) {
+		bool overlay = cfg->overlay != OVERLAY_NONE;
+
+		ret = disk_open(cfg->rootfs, DISK_FMT_AUTO, overlay ? DISK_RDONLY : 0, &d);
+		if (ret)
+			return ret;
+		add_disk(s, d, overlay, INITRAMFS_ROOT_SERIAL);
+		s->root = overlay ? INITRAMFS_ROOT_OVERLAY : INITRAMFS_ROOT_DISK;
+		s->upper = cfg->overlay == OVERLAY_TMPFS ? INITRAMFS_UPPER_TMPFS
+							 : INITRAMFS_UPPER_DISK;
+		if (overlay && cfg->overlay != OVERLAY_TMPFS) {
+			ret = open_overlay(cfg, s);
+			if (ret)
+				goto fail;
+		}
+	}
+	for (unsigned i = 0; i < cfg->nr_disks; i++) {
+		const struct disk_config *dc = &cfg->disks[i];
+		char serial[CONFIG_DISK_SERIAL_MAX + 1];
+
+		ret = disk_open(dc->path, to_disk_format(dc->format), dc->ro ? DISK_RDONLY : 0, &d);
+		if (ret)
+			goto fail;
+		if (dc->serial)
+			snprintf(serial, sizeof(serial), "%s", dc->serial);
+		else
+			snprintf(serial, sizeof(serial), "disk%u", i);
+		add_disk(s, d, dc->ro, serial);
+	}
+	return 0;
+fail:
+	storage_close(s);
+	return ret;
+}
+
+void storage_close(struct storage *s)
+{
+	for (unsigned i = 0; i < s->nr; i++) {
+		if (s->disks[i].disk)
+			disk_close(s->disks[i].disk);
+		s->disks[i].disk = NULL;
+	}
+	s->nr = 0;
+}
