@@ -71,10 +71,12 @@ static const char passwd[] = "root::0:0:root:/root:/bin/sh\n";
 static const char group[] = "root:x:0:\ntty:x:5:\n";
 static const char hosts[] = "127.0.0.1\tlocalhost clone\n";
 
-static const struct {
+struct dir_entry {
 	const char *path;
 	unsigned perm;
-} dirs[] = {
+};
+
+static const struct dir_entry dirs[] = {
 	{ "bin", 0755 },      { "sbin", 0755 }, { "usr", 0755 },	{ "usr/bin", 0755 },
 	{ "usr/sbin", 0755 }, { "etc", 0755 },	{ "etc/init.d", 0755 }, { "dev", 0755 },
 	{ "proc", 0555 },     { "sys", 0555 },	{ "tmp", 01777 },	{ "run", 0755 },
@@ -375,6 +377,27 @@ static int add_modules(struct cpio *c, const struct modules *mods)
 	return ret;
 }
 
+/*
+ * What every initramfs starts with: its directories, the /dev nodes the
+ * kernel needs before devtmpfs is mounted (it opens /dev/console for
+ * init's stdio) and /bin/busybox.
+ */
+static int add_base(struct cpio *c, const struct dir_entry *tree, size_t nr, const void *bb,
+		    size_t bb_len)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < nr; i++)
+		ret = cpio_add_dir(c, tree[i].path, tree[i].perm);
+	if (!ret)
+		ret = cpio_add_chardev(c, "dev/console", 0600, 5, 1);
+	if (!ret)
+		ret = cpio_add_chardev(c, "dev/null", 0666, 1, 3);
+	if (!ret)
+		ret = cpio_add_file(c, "bin/busybox", 0755, bb, bb_len);
+	return ret;
+}
+
 /* The default guest; mods (possibly none) load at the start of its rcS. */
 static int add_tree(struct cpio *c, const void *bb, size_t bb_len, const struct modules *mods)
 {
@@ -385,15 +408,7 @@ static int add_tree(struct cpio *c, const void *bb, size_t bb_len, const struct 
 	ret = make_rcs(mods, &rcs, &rcs_len);
 	if (ret)
 		return ret;
-	for (size_t i = 0; !ret && i < ARRAY_SIZE(dirs); i++)
-		ret = cpio_add_dir(c, dirs[i].path, dirs[i].perm);
-	/* The kernel opens /dev/console for init's stdio before anything mounts devtmpfs. */
-	if (!ret)
-		ret = cpio_add_chardev(c, "dev/console", 0600, 5, 1);
-	if (!ret)
-		ret = cpio_add_chardev(c, "dev/null", 0666, 1, 3);
-	if (!ret)
-		ret = cpio_add_file(c, "bin/busybox", 0755, bb, bb_len);
+	ret = add_base(c, dirs, ARRAY_SIZE(dirs), bb, bb_len);
 	/* busybox picks the applet from argv[0]: /init runs as "init". */
 	if (!ret)
 		ret = cpio_add_symlink(c, "init", "/bin/busybox");
@@ -421,10 +436,7 @@ static int add_tree(struct cpio *c, const void *bb, size_t bb_len, const struct 
  * A disk root: busybox, the modules and the generated /init; busybox
  * --install makes the other applets.  switch_root empties all of it.
  */
-static const struct {
-	const char *path;
-	unsigned perm;
-} disk_dirs[] = {
+static const struct dir_entry disk_dirs[] = {
 	{ "bin", 0755 },      { "sbin", 0755 },	   { "usr", 0755 },  { "usr/bin", 0755 },
 	{ "usr/sbin", 0755 }, { "dev", 0755 },	   { "proc", 0555 }, { "sys", 0555 },
 	{ "run", 0755 },      { "newroot", 0755 },
@@ -440,14 +452,7 @@ static int add_disk_tree(struct cpio *c, const struct initramfs_spec *spec, cons
 	ret = make_init(spec, mods, &init, &init_len);
 	if (ret)
 		return ret;
-	for (size_t i = 0; !ret && i < ARRAY_SIZE(disk_dirs); i++)
-		ret = cpio_add_dir(c, disk_dirs[i].path, disk_dirs[i].perm);
-	if (!ret)
-		ret = cpio_add_chardev(c, "dev/console", 0600, 5, 1);
-	if (!ret)
-		ret = cpio_add_chardev(c, "dev/null", 0666, 1, 3);
-	if (!ret)
-		ret = cpio_add_file(c, "bin/busybox", 0755, bb, bb_len);
+	ret = add_base(c, disk_dirs, ARRAY_SIZE(disk_dirs), bb, bb_len);
 	/* The kernel runs /init through its "#!/bin/sh" line. */
 	if (!ret)
 		ret = cpio_add_symlink(c, "bin/sh", "/bin/busybox");
