@@ -8,6 +8,11 @@
 * vm: a booted default guest (its shell is ready).
 * kernel: (path, version) of the newest /boot/vmlinuz-*, what `clone run`
   boots by default.
+* rootfs_base, fio_rootfs: read-only copies, in this session's temporary
+  directory (a local file system, not the 9p share of build/ under
+  scripts/with-kvm), of the cached busybox rootfs images of
+  framework/images.py (fio_rootfs also has fio); copy one before booting it
+  writable.
 
 End-to-end tests never skip for lack of /dev/kvm: run them through
 scripts/with-kvm, which provides one (nested KVM under QEMU TCG if need be).
@@ -19,6 +24,7 @@ import shutil
 
 import pytest
 
+from framework import images
 from framework.vm import REPO, Clone, clone_bin, newest_kernel
 
 LOG_ROOT = REPO / "build" / "test-logs"
@@ -75,6 +81,24 @@ def vm(make_vm):
     v = make_vm()
     v.wait_ready()
     return v
+
+
+def _staged(tmp_path_factory, fio):
+    src = images.rootfs_image(fio=fio)
+    dst = tmp_path_factory.mktemp("base") / src.name
+    images.copy_raw(src, dst)
+    os.chmod(dst, 0o444)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def rootfs_base(tmp_path_factory):
+    return _staged(tmp_path_factory, fio=False)
+
+
+@pytest.fixture(scope="session")
+def fio_rootfs(tmp_path_factory):
+    return _staged(tmp_path_factory, fio=True)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -348,7 +348,8 @@ class Clone:
         exactly its output (stdout and stderr, "\\n" line ends).  The line
         typed is `echo CL''ONE-n-BEGIN; CMD; echo CL''ONE-n-END rc=$?`: the
         markers are quoted in what is typed, so the tty's echo of the line
-        never matches them, only what the shell prints does.  strip_kmsg
+        never matches them, only what the shell prints does; output without
+        a final newline comes back without one.  strip_kmsg
         drops lines that look like console printk ("[   1.234] ..."), which
         can land in the middle of the output; never use it on dmesg output.
         The exit status is in self.last_rc; check=True asserts it is 0."""
@@ -357,7 +358,9 @@ class Clone:
         self.send(f"echo CL''ONE-{n}-BEGIN; {cmd}; echo CL''ONE-{n}-END rc=$?\n")
         self.wait_for(rf"^{begin}\n", timeout)
         start = self._cursor
-        m = self.wait_for(rf"^{end} rc=(\d+)$", timeout)
+        # Not anchored at a line start: output without a final newline
+        # (`cat /sys/block/vda/serial`, `head -c`) runs into the marker.
+        m = self.wait_for(rf"{end} rc=(\d+)$", timeout)
         with self.cond:
             out = self.console.text[start:m.start()]
         out = _ANSI.sub("", out)
