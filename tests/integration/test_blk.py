@@ -88,8 +88,9 @@ def test_fio_verify(make_vm, fio_rootfs, tmp_path, fmt):
         raw = images.to_raw(disk, tmp_path / "data-as-raw.raw")
     else:
         raw = disk
+    # cwd: fio leaves its verify-state file in the working directory.
     r = run(["fio"] + FIO_JOB + [f"--filename={raw}", "--verify_only", "--ioengine=psync"],
-            check=False)
+            check=False, cwd=tmp_path)
     assert r.returncode == 0 and not FIO_ERRORS.search(r.stdout + r.stderr), \
         f"the host image does not hold what the guest wrote:\n{r.stdout}{r.stderr}"
 
