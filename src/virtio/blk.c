@@ -129,30 +129,6 @@ static struct blk *to_blk(struct virtio_dev *vd)
 
 /* ---- request path ---- */
 
-/* dst = the bytes [skip, skip+len) of the iovecs src[0..n); count, or -1 if over max. */
-static int iov_slice(const struct iovec *src, unsigned n, uint64_t skip, uint64_t len,
-		     struct iovec *dst, unsigned max)
-{
-	unsigned out = 0;
-
-	for (unsigned i = 0; i < n && len; i++) {
-		uint64_t l = src[i].iov_len;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		if (out == max)
-			return -1;
-		dst[out].iov_base = (uint8_t *)src[i].iov_base + skip;
-		dst[out].iov_len = MIN(l - skip, len);
-		len -= dst[out].iov_len;
-		skip = 0;
-		out++;
-	}
-	return (int)out;
-}
-
 static bool in_range(const struct blk *b, uint64_t sector, uint64_t sectors)
 {
 	return sector <= b->capacity && sectors <= b->capacity - sector;
@@ -242,6 +218,7 @@ static bool handle_chain(struct blk *b, const struct virtq_chain *c)
 	const struct iovec *in = &c->iov[c->nr_out];
 	struct blk_req *r;
 	uint8_t result = VIRTIO_BLK_S_OK;
+	uint64_t got = 0;
 	int n;
 
 	if (!c->nr_in || c->out_len < sizeof(hdr))
@@ -263,14 +240,17 @@ static bool handle_chain(struct blk *b, const struct virtq_chain *c)
 	case VIRTIO_BLK_T_OUT:
 		if (hdr.type == VIRTIO_BLK_T_IN) {
 			r->len = c->in_len - 1;
-			n = iov_slice(in, c->nr_in, 0, r->len, r->iov, BLK_SEG_MAX);
+			n = disk_iov_slice(in, (int)c->nr_in, 0, r->len, r->iov, BLK_SEG_MAX, &got);
 		} else {
 			r->len = c->out_len - sizeof(hdr);
-			n = iov_slice(c->iov, c->nr_out, sizeof(hdr), r->len, r->iov, BLK_SEG_MAX);
+			n = disk_iov_slice(c->iov, (int)c->nr_out, sizeof(hdr), r->len, r->iov,
+					   BLK_SEG_MAX, &got);
 		}
+		/* got < len: more data buffers than seg_max. */
 		if (hdr.type == VIRTIO_BLK_T_OUT && b->ro) {
 			result = VIRTIO_BLK_S_IOERR;
-		} else if (n < 0 || r->len % 512 || hdr.sector > UINT64_MAX >> SECTOR_SHIFT ||
+		} else if (got != r->len || r->len % 512 ||
+			   hdr.sector > UINT64_MAX >> SECTOR_SHIFT ||
 			   !in_range(b, hdr.sector, r->len >> SECTOR_SHIFT)) {
 			log_warn_rl("bad request: type %u sector %llu len %llu", hdr.type,
 				    (unsigned long long)hdr.sector, (unsigned long long)r->len);

@@ -31,14 +31,13 @@ static bool is_zero(const uint8_t *p, size_t len)
 	return len == 0 || (p[0] == 0 && !memcmp(p, p + 1, len - 1));
 }
 
-static int add_disk(struct storage *s, struct disk *d, bool ro, const char *serial)
+static void add_disk(struct storage *s, struct disk *d, bool ro, const char *serial)
 {
 	struct storage_disk *sd = &s->disks[s->nr++];
 
 	sd->disk = d;
 	sd->ro = ro;
 	snprintf(sd->serial, sizeof(sd->serial), "%s", serial);
-	return 0;
 }
 
 static enum disk_format to_disk_format(enum config_disk_format f)
@@ -233,7 +232,8 @@ static int open_overlay(const struct vm_config *cfg, struct storage *s)
 		ret = disk_open(cfg->overlay_path, DISK_FMT_QCOW2, 0, &d);
 		if (ret)
 			return ret;
-		return add_disk(s, d, false, INITRAMFS_UPPER_SERIAL);
+		add_disk(s, d, false, INITRAMFS_UPPER_SERIAL);
+		return 0;
 	}
 	/* auto: a fresh overlay under the data directory, unlinked once open. */
 	ret = storage_data_dir(dir, sizeof(dir));
@@ -252,7 +252,8 @@ static int open_overlay(const struct vm_config *cfg, struct storage *s)
 	unlink(path); /* the open file lives on until the VM ends, even after SIGKILL */
 	if (ret)
 		return ret;
-	return add_disk(s, d, false, INITRAMFS_UPPER_SERIAL);
+	add_disk(s, d, false, INITRAMFS_UPPER_SERIAL);
+	return 0;
 }
 
 int storage_open(const struct vm_config *cfg, struct storage *s)
