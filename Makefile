@@ -17,22 +17,43 @@ CFLAGS_COMMON := -std=gnu11 $(WARN) -g -MMD -MP
 CFLAGS_REL := $(CFLAGS_COMMON) -O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2
 CFLAGS_SAN := $(CFLAGS_COMMON) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
-LIBS := -lnettle -lz -llzma -lzstd -lpthread
+LIBS := -lnettle -lz -llzma -lzstd -lpthread -lhttp_parser -ljansson
 
 SRC      := $(sort $(shell find src -name '*.c'))
 LIB_SRC  := $(filter-out src/main.c,$(SRC))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c tests/unit/fakes/*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
-REL_OBJ  := $(SRC:%.c=$(BUILD)/rel/%.o)
-SAN_OBJ  := $(LIB_SRC:%.c=$(BUILD)/san/%.o)
+# clone-agent (agent/, the guest side) is a static musl binary that the
+# clone binary carries (src/boot/agent_blob.S) and puts in guest initramfs.
+MUSL_CC   ?= musl-gcc
+AGENT_SRC := $(sort $(wildcard agent/*.c)) src/api/agent_proto.c
+AGENT_MAX := 1048576
+BLOB      := src/boot/agent_blob.S
+
+REL_OBJ  := $(SRC:%.c=$(BUILD)/rel/%.o) $(BUILD)/rel/agent_blob.o
+SAN_OBJ  := $(LIB_SRC:%.c=$(BUILD)/san/%.o) $(BUILD)/san/agent_blob.o
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/san/%.o)
-FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz/%.o)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz/%.o) $(BUILD)/fuzz/agent_blob.o
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all clone unit fuzz fuzz-replay fuzz-run integration lint format check clean
+.PHONY: all agent clone unit fuzz fuzz-replay fuzz-run integration lint format check clean
 
 all: $(BUILD)/clone
+
+agent: $(BUILD)/clone-agent
+
+$(BUILD)/clone-agent: $(AGENT_SRC) $(wildcard agent/*.h) src/api/agent_proto.h
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) -static -Os -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -Iagent \
+		-ffunction-sections -fdata-sections -Wl,--gc-sections -s -o $@ $(AGENT_SRC)
+	@sz=$$(stat -c %s $@); [ $$sz -lt $(AGENT_MAX) ] || \
+		{ echo "clone-agent is $$sz bytes (limit $(AGENT_MAX))"; rm -f $@; exit 1; }
+
+# The agent inside every flavour of the library: .incbin of the built binary.
+$(BUILD)/%/agent_blob.o: $(BLOB) $(BUILD)/clone-agent
+	@mkdir -p $(dir $@)
+	$(CC) -c -DAGENT_BIN='"$(BUILD)/clone-agent"' -o $@ $(BLOB)
 
 $(BUILD)/clone: $(REL_OBJ)
 	$(CC) -static -o $@ $^ $(LIBS)
@@ -58,7 +79,7 @@ unit: $(BUILD)/unit-tests $(BUILD)/clone
 
 $(BUILD)/fuzz/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CLANG) $(CPPFLAGS) -std=gnu11 $(WARN) -g -O1 -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+	$(CLANG) $(CPPFLAGS) -std=gnu11 $(WARN) -g -MMD -MP -O1 -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
 
 $(BUILD)/fuzz/libclone.a: $(FUZZ_LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -85,11 +106,13 @@ fuzz-run: fuzz
 integration: $(BUILD)/clone
 	tests/nested/run -- $(PYTEST_ARGS)
 
+FORMAT_SRC = $(SRC) $(UNIT_SRC) $(FUZZ_SRC) $(wildcard agent/*.c) $(shell find src tests agent -name '*.h')
+
 lint:
-	clang-format --dry-run -Werror $(SRC) $(UNIT_SRC) $(FUZZ_SRC) $(shell find src tests -name '*.h')
+	clang-format --dry-run -Werror $(FORMAT_SRC)
 
 format:
-	clang-format -i $(SRC) $(UNIT_SRC) $(FUZZ_SRC) $(shell find src tests -name '*.h')
+	clang-format -i $(FORMAT_SRC)
 
 check: lint unit fuzz-replay integration
 

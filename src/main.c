@@ -9,6 +9,14 @@
  *   128+N  stopped cleanly by signal N (SIGTERM 143, SIGINT 130, SIGHUP 129)
  *   148  a seccomp filter caught a forbidden system call
  *   149+ fatal signal in the VMM: 149 SIGBUS, 150 SIGSEGV, 151 SIGILL, 152 SIGFPE, 153 SIGABRT
+ *   240  no VM by that name (status, pause, resume, stop, kill, exec, attach)
+ *   241  the VM has no guest agent (exec)
+ *   242  a wait ran out: the agent did not come up (exec), or the VM did not stop
+ *        within --timeout and was killed (stop)
+ *   243  the VM's control socket refused us (permission denied)
+ *   244  the VM's state does not allow the request (e.g. pause a paused VM)
+ * clone exec exits with the command's own code (0-255), 128+N if signal N
+ * ended it, 126 if it is not executable and 127 if it was not found.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -42,6 +50,15 @@ static void install_fatal_handlers(void)
 		sigaction(fatal_signals[i], &sa, NULL);
 }
 
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} commands[] = {
+	{ "list", cli_list },	  { "status", cli_status }, { "exec", cli_exec },
+	{ "attach", cli_attach }, { "pause", cli_pause },   { "resume", cli_resume },
+	{ "stop", cli_stop },	  { "kill", cli_kill },
+};
+
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: clone COMMAND [OPTIONS]\n"
@@ -49,6 +66,14 @@ static void usage(FILE *f)
 		   "\n"
 		   "Commands:\n"
 		   "  run        boot a VM in the foreground (clone run --help)\n"
+		   "  list       list the running VMs\n"
+		   "  status     show a VM's state and its agent's last report\n"
+		   "  exec       run a command in a VM through its agent\n"
+		   "  attach     attach to a VM's console\n"
+		   "  pause      pause a VM's vCPUs\n"
+		   "  resume     resume a paused VM\n"
+		   "  stop       shut a VM down (SIGKILL after --timeout)\n"
+		   "  kill       SIGKILL a VM\n"
 		   "\n"
 		   "  -h, --help     show this help\n"
 		   "  -V, --version  show the version\n");
@@ -73,6 +98,9 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cli_run(argc - 1, argv + 1, start);
+	for (unsigned i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "clone: error: unknown command '%s' (see clone --help)\n", argv[1]);
 	return EXIT_BAD_CONFIG;
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_blob.h"
 #include "arch/x86/layout.h"
 #include "cpio.h"
 #include "elf.h"
@@ -47,7 +48,7 @@ static const char inittab[] = "# Clone default guest: see docs/guest.md\n"
 #define RCS_HEAD                                                                                   \
 	"#!/bin/sh\n"                                                                              \
 	"# Clone default guest: early setup (docs/guest.md)\n"
-/* With disks (spec->virtio_blk), their drivers' insmod lines go between the two. */
+/* Drivers' insmod lines go between the two (disks, vsock, the power button). */
 #define RCS_FMT                                                                                    \
 	"/bin/busybox mount -t proc proc /proc\n"                                                  \
 	"/bin/busybox --install -s\n"                                                              \
@@ -58,8 +59,23 @@ static const char inittab[] = "# Clone default guest: see docs/guest.md\n"
 	"mount -t tmpfs -o mode=1777 tmpfs /tmp\n"                                                 \
 	"mount -t tmpfs -o mode=0755 tmpfs /run\n"                                                 \
 	"hostname clone\n"                                                                         \
+	"%s"                                                                                       \
 	"# Boot timer: byte 0x%02x to I/O port 0x%x\n"                                             \
 	"printf '\\%03o' | dd of=/dev/port bs=1 seek=%d count=1 conv=notrunc 2>/dev/null\n"
+
+/*
+ * Optional services, after the mounts: busybox acpid runs
+ * /etc/acpi/PWRF/00000080 when the host presses the ACPI power button
+ * (clone stop without the agent); clone-agent talks to the host over
+ * vsock (docs/agent-protocol.md).
+ */
+static const char rcs_acpid[] = "# ACPI power button -> poweroff (docs/guest.md)\n"
+				"acpid -c /etc/acpi -l /dev/null -p /run/acpid.pid\n";
+static const char rcs_agent[] = "# The guest agent, detached (docs/agent-protocol.md)\n"
+				"setsid /bin/clone-agent </dev/null >/dev/null 2>&1 &\n";
+static const char acpi_power[] = "#!/bin/sh\n"
+				 "# The host pressed the ACPI power button: power off cleanly.\n"
+				 "exec poweroff\n";
 
 static const char profile[] = "export PATH=/sbin:/usr/sbin:/bin:/usr/bin\n"
 			      "export HOME=/root\n"
@@ -246,17 +262,23 @@ static const char init_overlay[] =
 	"\t\tfail \"mount --move /$d /newroot/$d failed\"\n"                                       \
 	"done\n"                                                                                   \
 	"\n"                                                                                       \
-	"# The guest agent, detached (setsid) and already in the new root: it\n"                   \
-	"# outlives switch_root.\n"                                                                \
-	"if [ -x /newroot/usr/bin/clone-agent ]; then\n"                                           \
-	"\tsetsid chroot /newroot /usr/bin/clone-agent </newroot/dev/null >/newroot/dev/null "     \
-	"2>&1 &\n"                                                                                 \
-	"fi\n"                                                                                     \
-	"\n"                                                                                       \
+	"%s"                                                                                       \
 	"# Boot timer: byte 0x%02x to I/O port 0x%x (the initramfs is done)\n"                     \
 	"printf '\\%03o' | dd of=/newroot/dev/port bs=1 seek=%d count=1 conv=notrunc "             \
 	"2>/dev/null\n"                                                                            \
 	"exec switch_root /newroot \"$init\" \"$@\"\n"
+
+/*
+ * The agent from the initramfs, detached and chrooted into the new root
+ * before switch_root: it keeps running from memory when switch_root
+ * empties the initramfs, and writes nothing to the root file system.
+ */
+static const char init_agent[] =
+	"\n"
+	"# The guest agent (docs/agent-protocol.md), detached, in the new root; it\n"
+	"# outlives switch_root.\n"
+	"setsid /bin/clone-agent --chroot /newroot </newroot/dev/null >/newroot/dev/null 2>&1 &\n"
+	"\n";
 
 /* Module names go into shell scripts: only what a kernel module name can be. */
 static int check_names(const struct modules *mods)
@@ -288,7 +310,8 @@ static int close_script(FILE *f, char **buf, size_t *len)
 }
 
 /* The default guest's rcS, with insmod lines for mods (which may be empty) at its start. */
-static int make_rcs(const struct modules *mods, char **buf, size_t *len)
+static int make_rcs(const struct initramfs_spec *spec, const struct modules *mods, char **buf,
+		    size_t *len)
 {
 	FILE *f;
 
@@ -298,8 +321,7 @@ static int make_rcs(const struct modules *mods, char **buf, size_t *len)
 		return err_set(-ENOMEM, "initramfs: rcS");
 	fputs(RCS_HEAD, f);
 	if (mods->n)
-		fputs("# Drivers for the disks, every one after its dependencies (docs/guest.md)\n",
-		      f);
+		fputs("# Drivers, every one after its dependencies (docs/guest.md)\n", f);
 	for (size_t i = 0; i < mods->n; i++) {
 		const char *n = mods->mod[i].name;
 
@@ -311,7 +333,14 @@ static int make_rcs(const struct modules *mods, char **buf, size_t *len)
 				"echo 'clone-init: insmod %s.ko failed'\n",
 				n, n);
 	}
-	fprintf(f, RCS_FMT, BOOT_TIMER_INIT, PORT_BOOT_TIMER, BOOT_TIMER_INIT, PORT_BOOT_TIMER);
+	{
+		char services[256];
+
+		snprintf(services, sizeof(services), "%s%s", spec->acpid ? rcs_acpid : "",
+			 spec->agent ? rcs_agent : "");
+		fprintf(f, RCS_FMT, services, BOOT_TIMER_INIT, PORT_BOOT_TIMER, BOOT_TIMER_INIT,
+			PORT_BOOT_TIMER);
+	}
 	return close_script(f, buf, len);
 }
 
@@ -347,8 +376,8 @@ static int make_init(const struct initramfs_spec *spec, const struct modules *mo
 	} else {
 		fputs(init_root_disk, f);
 	}
-	fprintf(f, INIT_TAIL_FMT, BOOT_TIMER_INIT, PORT_BOOT_TIMER, BOOT_TIMER_INIT,
-		PORT_BOOT_TIMER);
+	fprintf(f, INIT_TAIL_FMT, spec->agent ? init_agent : "\n", BOOT_TIMER_INIT, PORT_BOOT_TIMER,
+		BOOT_TIMER_INIT, PORT_BOOT_TIMER);
 	return close_script(f, buf, len);
 }
 
@@ -398,14 +427,36 @@ static int add_base(struct cpio *c, const struct dir_entry *tree, size_t nr, con
 	return ret;
 }
 
+/* /bin/clone-agent, the copy the clone binary carries. */
+static int add_agent(struct cpio *c)
+{
+	if (clone_agent_size() < 64)
+		return err_setx(-ENOEXEC, "initramfs: this clone binary carries no clone-agent");
+	return cpio_add_file(c, "bin/clone-agent", 0755, clone_agent_blob, clone_agent_size());
+}
+
+/* busybox acpid's handler for the power button event (button/power PWRF 00000080). */
+static int add_acpi_power(struct cpio *c)
+{
+	int ret = cpio_add_dir(c, "etc/acpi", 0755);
+
+	if (!ret)
+		ret = cpio_add_dir(c, "etc/acpi/PWRF", 0755);
+	if (!ret)
+		ret = cpio_add_file(c, "etc/acpi/PWRF/00000080", 0755, acpi_power,
+				    strlen(acpi_power));
+	return ret;
+}
+
 /* The default guest; mods (possibly none) load at the start of its rcS. */
-static int add_tree(struct cpio *c, const void *bb, size_t bb_len, const struct modules *mods)
+static int add_tree(struct cpio *c, const struct initramfs_spec *spec, const void *bb,
+		    size_t bb_len, const struct modules *mods)
 {
 	char *rcs;
 	size_t rcs_len;
 	int ret;
 
-	ret = make_rcs(mods, &rcs, &rcs_len);
+	ret = make_rcs(spec, mods, &rcs, &rcs_len);
 	if (ret)
 		return ret;
 	ret = add_base(c, dirs, ARRAY_SIZE(dirs), bb, bb_len);
@@ -426,6 +477,10 @@ static int add_tree(struct cpio *c, const void *bb, size_t bb_len, const struct 
 		ret = cpio_add_file(c, "etc/group", 0644, group, strlen(group));
 	if (!ret)
 		ret = cpio_add_file(c, "etc/hosts", 0644, hosts, strlen(hosts));
+	if (!ret && spec->acpid)
+		ret = add_acpi_power(c);
+	if (!ret && spec->agent)
+		ret = add_agent(c);
 	if (!ret)
 		ret = add_modules(c, mods);
 	free(rcs);
@@ -458,6 +513,8 @@ static int add_disk_tree(struct cpio *c, const struct initramfs_spec *spec, cons
 		ret = cpio_add_symlink(c, "bin/sh", "/bin/busybox");
 	if (!ret)
 		ret = cpio_add_file(c, "init", 0755, init, init_len);
+	if (!ret && spec->agent)
+		ret = add_agent(c);
 	if (!ret)
 		ret = add_modules(c, mods);
 	free(init);
@@ -476,10 +533,10 @@ static int build(const char *busybox, const struct initramfs_spec *spec, const s
 	if (ret)
 		return ret;
 	cpio_init(&c);
-	if (spec && spec->root != INITRAMFS_ROOT_RAM)
+	if (spec->root != INITRAMFS_ROOT_RAM)
 		ret = add_disk_tree(&c, spec, bb, bb_len, mods);
 	else
-		ret = add_tree(&c, bb, bb_len, mods);
+		ret = add_tree(&c, spec, bb, bb_len, mods);
 	free(bb);
 	if (!ret)
 		ret = cpio_finish(&c, data, len);
@@ -489,9 +546,10 @@ static int build(const char *busybox, const struct initramfs_spec *spec, const s
 
 int initramfs_build(const char *busybox, void **data, size_t *len)
 {
+	static const struct initramfs_spec plain = { .root = INITRAMFS_ROOT_RAM };
 	struct modules none = { NULL, 0 };
 
-	return build(busybox, NULL, &none, data, len);
+	return build(busybox, &plain, &none, data, len);
 }
 
 int initramfs_build_default(void **data, size_t *len)
@@ -502,28 +560,44 @@ int initramfs_build_default(void **data, size_t *len)
 int initramfs_build_spec(const struct initramfs_spec *spec, void **data, size_t *len)
 {
 	/* virtio-mmio transport, virtio-blk disks, ext4 on them; overlay for the overlay root. */
-	static const char *const needed[] = { "virtio_mmio", "virtio_blk", "ext4", "overlay" };
+	static const char *const disk_mods[] = { "virtio_mmio", "virtio_blk", "ext4", "overlay" };
+	/* The agent's transport; the power button's input device for acpid. */
+	static const char *const agent_mods[] = { "virtio_mmio", "vmw_vsock_virtio_transport" };
+	static const char *const acpid_mods[] = { "button", "evdev" };
+	const char *needed[ARRAY_SIZE(disk_mods) + ARRAY_SIZE(agent_mods) + ARRAY_SIZE(acpid_mods)];
 	struct modules mods;
-	size_t n;
+	size_t n = 0, nd;
 	int ret;
 
 	switch (spec->root) {
 	case INITRAMFS_ROOT_RAM:
-		n = spec->virtio_blk ? 3 : 0;
+		nd = spec->virtio_blk ? 3 : 0;
 		break;
 	case INITRAMFS_ROOT_DISK:
-		n = 3;
+		nd = 3;
 		break;
 	case INITRAMFS_ROOT_OVERLAY:
 		if (spec->upper != INITRAMFS_UPPER_TMPFS && spec->upper != INITRAMFS_UPPER_DISK)
 			return err_setx(-EINVAL, "initramfs: unknown upper layer %d",
 					(int)spec->upper);
-		n = 4;
+		nd = 4;
 		break;
 	default:
 		return err_setx(-EINVAL, "initramfs: unknown root mode %d", (int)spec->root);
 	}
-	ret = modules_resolve(spec->modules_dir, spec->kver, needed, n, &mods);
+	for (size_t i = 0; i < nd; i++)
+		needed[n++] = disk_mods[i];
+	/* virtio_mmio once: the disks' list starts with it. */
+	for (size_t i = spec->agent ? (nd ? 1 : 0) : ARRAY_SIZE(agent_mods);
+	     i < ARRAY_SIZE(agent_mods); i++)
+		needed[n++] = agent_mods[i];
+	for (size_t i = 0;
+	     spec->acpid && spec->root == INITRAMFS_ROOT_RAM && i < ARRAY_SIZE(acpid_mods); i++)
+		needed[n++] = acpid_mods[i];
+	if (n)
+		ret = modules_resolve(spec->modules_dir, spec->kver, needed, n, &mods);
+	else
+		ret = modules_resolve(MODULES_NONE, NULL, needed, 0, &mods);
 	if (ret)
 		return ret;
 	ret = check_names(&mods);

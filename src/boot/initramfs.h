@@ -47,7 +47,9 @@ struct initramfs_spec {
 	enum initramfs_root root;
 	enum initramfs_upper upper; /* INITRAMFS_ROOT_OVERLAY only */
 	bool virtio_blk;	    /* disks are attached: load their drivers (RAM root too) */
-	const char *kver;	    /* the kernel's version (bzImage header); NULL: unknown */
+	bool agent;		    /* carry and start clone-agent; load the virtio-vsock driver */
+	bool acpid;	  /* RAM root: busybox acpid powers off on the ACPI power button */
+	const char *kver; /* the kernel's version (bzImage header); NULL: unknown */
 	/* NULL: /lib/modules/<kver>; "none": the kernel has its drivers built in */
 	const char *modules_dir;
 };
@@ -58,10 +60,13 @@ struct initramfs_spec {
  * virtio-mmio, virtio-blk, ext4 and overlay with their dependencies in load
  * order (none that modules.builtin lists), and an /init that loads them,
  * mounts /proc, /sys, /dev, finds its disks by serial, mounts the root
- * (and the overlay), starts /usr/bin/clone-agent if the root has it and
- * switches root to /sbin/init (or init= from the command line); see
- * docs/guest.md.  A RAM root without virtio_blk is initramfs_build()'s
- * image, byte for byte.  0, or -errno with the message set: -ENOENT naming
+ * (and the overlay), starts clone-agent (with agent: the copy the clone
+ * binary carries, chrooted into the new root, plus the virtio-vsock driver)
+ * and switches root to /sbin/init (or init= from the command line); see
+ * docs/guest.md.  A RAM root (the default guest) with agent also starts the
+ * agent from its rcS, and with acpid loads the power button's drivers and
+ * runs busybox acpid.  A RAM root without virtio_blk, agent and acpid is
+ * initramfs_build()'s image, byte for byte.  0, or -errno with the message set: -ENOENT naming
  * a missing module directory or module, -EINVAL (kver NULL while modules
  * are needed from the default directory; an unknown root or upper), the
  * errors of initramfs_build() and modules_resolve()/modules_read()

@@ -4,15 +4,18 @@
  * the foreground.  Main thread.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "vmm/registry.h"
 #include "vmm/vm.h"
 
 enum {
@@ -32,6 +35,10 @@ enum {
 	OPT_OVERLAY,
 	OPT_OVERLAY_SIZE,
 	OPT_MODULES,
+	OPT_NAME,
+	OPT_CID,
+	OPT_NO_AGENT,
+	OPT_NO_VSOCK,
 };
 
 static const struct option run_options[] = {
@@ -51,6 +58,11 @@ static const struct option run_options[] = {
 	{ "overlay", required_argument, NULL, OPT_OVERLAY },
 	{ "overlay-size", required_argument, NULL, OPT_OVERLAY_SIZE },
 	{ "modules", required_argument, NULL, OPT_MODULES },
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "detach", no_argument, NULL, 'd' },
+	{ "cid", required_argument, NULL, OPT_CID },
+	{ "no-agent", no_argument, NULL, OPT_NO_AGENT },
+	{ "no-vsock", no_argument, NULL, OPT_NO_VSOCK },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -90,13 +102,24 @@ void cli_run_usage(FILE *f)
 		"  --modules DIR|none    kernel modules for the generated initramfs (default\n"
 		"                        /lib/modules/<kernel version>; none: built into the "
 		"kernel)\n"
+		"\n"
+		"Named VMs, the control socket and the guest agent:\n"
+		"  --name NAME           the VM's name (default: generated); `clone list`,\n"
+		"                        `clone exec NAME`, `clone attach NAME`... find it by\n"
+		"                        this name; the guest's hostname too\n"
+		"  -d, --detach          run in the background: print the name and return once\n"
+		"                        the VM runs; the console goes to a log file and the\n"
+		"                        console socket (`clone attach NAME`)\n"
+		"  --cid N               the guest's vsock CID (%u-%u; default: a free one)\n"
+		"  --no-agent            do not start clone-agent in the generated initramfs\n"
+		"  --no-vsock            no virtio-vsock device (and so no agent)\n"
 		"  -h, --help            show this help\n"
 		"\n"
 		"Clone always appends what its machine needs to the guest arguments (pci=off).\n"
 		"Console: Ctrl-A x quits; Ctrl-A Ctrl-A sends Ctrl-A.\n"
 		"The VMM exits when the guest powers off (0) or reboots (0), on SIGTERM/SIGINT\n"
 		"(128+signal), on bad arguments or inputs (2) and on runtime errors (1).\n",
-		CONFIG_DEFAULT_MEM_MB, CONFIG_DEFAULT_VCPUS);
+		CONFIG_DEFAULT_MEM_MB, CONFIG_DEFAULT_VCPUS, CONFIG_MIN_CID, CONFIG_MAX_CID);
 }
 
 static int set_str(char **dst, const char *v)
@@ -179,6 +202,25 @@ static int parse_one(struct vm_config *cfg, int opt, const char *arg)
 		return 0;
 	case OPT_MODULES:
 		return set_str(&cfg->modules, arg);
+	case OPT_NAME:
+		if (registry_check_name(arg))
+			return -EINVAL;
+		return set_str(&cfg->name, arg);
+	case 'd':
+		cfg->detach = true;
+		return 0;
+	case OPT_CID:
+		if (parse_uint(arg, CONFIG_MIN_CID, CONFIG_MAX_CID, &v))
+			return err_setx(-EINVAL, "--cid %s: expected a number from %u to %u", arg,
+					CONFIG_MIN_CID, CONFIG_MAX_CID);
+		cfg->cid = v;
+		return 0;
+	case OPT_NO_AGENT:
+		cfg->no_agent = true;
+		return 0;
+	case OPT_NO_VSOCK:
+		cfg->no_vsock = true;
+		return 0;
 	case OPT_LOG_LEVEL:
 		if (log_parse_level(arg, &level))
 			return err_setx(-EINVAL,
@@ -196,7 +238,7 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg)
 
 	optind = 0; /* reinitialise getopt: callers (and tests) parse more than once */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+:h", run_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:hd", run_options, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 			cli_run_usage(stdout);
@@ -222,11 +264,134 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg)
 	return config_validate(cfg);
 }
 
+/*
+ * -d: the parent waits on a pipe for the VMM (the child) to say it runs
+ * ("R" NAME) or why it could not start ("E" CODE " " MESSAGE), prints that
+ * and returns; the child goes on in its own session.
+ */
+static int detach_wait(int fd)
+{
+	char buf[1024];
+	size_t len = 0;
+	int code;
+
+	for (;;) {
+		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == sizeof(buf) - 1)
+			break;
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (len > 1 && buf[0] == 'R') {
+		printf("%s\n", buf + 1);
+		return EXIT_OK;
+	}
+	if (len > 1 && buf[0] == 'E' && sscanf(buf + 1, "%d", &code) == 1) {
+		const char *msg = strchr(buf, ' ');
+
+		fprintf(stderr, "clone: error: %s\n", msg ? msg + 1 : "the VMM failed to start");
+		return code;
+	}
+	fprintf(stderr, "clone: error: the VMM exited while starting\n");
+	return EXIT_RUNTIME;
+}
+
+static int start_detached(int *status_fd)
+{
+	int p[2];
+	pid_t pid;
+
+	fflush(NULL);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return err_set(-errno, "pipe");
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return err_set(-errno, "fork");
+	}
+	if (pid > 0) {
+		close(p[1]);
+		return detach_wait(p[0]) + 1; /* > 0: the parent's exit code + 1 */
+	}
+	close(p[0]);
+	setsid();
+	*status_fd = p[1];
+	return 0;
+}
+
+/* Tell the waiting parent how the start went (no-op in the foreground). */
+static void detach_report(int *status_fd, int code, const char *name)
+{
+	char buf[1024];
+	int n;
+
+	if (*status_fd < 0)
+		return;
+	if (code == EXIT_OK)
+		n = snprintf(buf, sizeof(buf), "R%s", name);
+	else
+		n = snprintf(buf, sizeof(buf), "E%d %s", code, err_msg());
+	(void)!write(*status_fd, buf, (size_t)MIN(n, (int)sizeof(buf) - 1));
+	close(*status_fd);
+	*status_fd = -1;
+}
+
+/* The detached VMM's own stdio: no terminal; its messages go to the console log. */
+static void detach_stdio(const char *log)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int err = log ? open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : -1;
+
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(err >= 0 ? err : null, STDERR_FILENO);
+		close(null);
+	}
+	if (err >= 0)
+		close(err);
+}
+
+/* Name the VM in the registry and put its sockets (and a detached VM's log) in cfg. */
+static int claim_name(struct vm_config *cfg, struct registry_claim *claim, bool serial_given)
+{
+	char gen[REGISTRY_NAME_MAX + 1];
+	int ret;
+
+	if (!cfg->name) {
+		ret = registry_generate_name(gen, sizeof(gen));
+		if (!ret)
+			ret = set_str(&cfg->name, gen);
+		if (ret)
+			return ret;
+	}
+	ret = registry_claim(cfg->name, claim);
+	if (ret)
+		return ret;
+	ret = set_str(&cfg->api_path, claim->e.api);
+	if (!ret)
+		ret = set_str(&cfg->console_path, claim->e.console);
+	if (!ret && cfg->detach && !serial_given) {
+		cfg->serial = SERIAL_FILE;
+		ret = set_str(&cfg->serial_path, claim->e.log);
+	}
+	return ret;
+}
+
 int cli_run(int argc, char **argv, uint64_t start_ns)
 {
+	struct registry_claim claim = { 0 };
 	struct vm_config cfg;
 	struct vm *vm = NULL;
-	bool input_error;
+	int status_fd = -1;
+	bool input_error, serial_given;
 	int ret, code;
 
 	config_init(&cfg);
@@ -238,15 +403,44 @@ int cli_run(int argc, char **argv, uint64_t start_ns)
 		fprintf(stderr, "clone: error: %s\n", err_msg());
 		return EXIT_BAD_CONFIG;
 	}
+	serial_given = cfg.serial != SERIAL_STDIO;
 	log_set_level((enum log_level)cfg.log_level);
+	if (cfg.detach) {
+		ret = start_detached(&status_fd);
+		if (ret) {
+			config_free(&cfg);
+			if (ret > 0)
+				return ret - 1;
+			fprintf(stderr, "clone: error: %s\n", err_msg());
+			return EXIT_RUNTIME;
+		}
+	}
+	ret = claim_name(&cfg, &claim, serial_given);
+	if (ret) {
+		code = ret == -EEXIST || ret == -EINVAL ? EXIT_BAD_CONFIG : EXIT_RUNTIME;
+		goto fail;
+	}
 	ret = vm_create(&cfg, start_ns, &vm, &input_error);
 	if (ret) {
-		fprintf(stderr, "clone: error: %s\n", err_msg());
-		config_free(&cfg);
-		return input_error ? EXIT_BAD_CONFIG : EXIT_RUNTIME;
+		code = input_error ? EXIT_BAD_CONFIG : EXIT_RUNTIME;
+		goto fail;
+	}
+	log_info("VM %s: control socket %s", cfg.name, cfg.api_path);
+	if (status_fd >= 0) {
+		detach_stdio(cfg.serial == SERIAL_FILE ? cfg.serial_path : NULL);
+		detach_report(&status_fd, EXIT_OK, cfg.name);
 	}
 	vm_run(vm, &code);
 	vm_destroy(vm);
+	registry_release(&claim);
+	config_free(&cfg);
+	return code;
+fail:
+	if (status_fd >= 0)
+		detach_report(&status_fd, code, NULL);
+	else
+		fprintf(stderr, "clone: error: %s\n", err_msg());
+	registry_release(&claim);
 	config_free(&cfg);
 	return code;
 }

@@ -94,8 +94,12 @@ static const struct {
 static uint64_t offered_features(struct virtio_dev *vd)
 {
 	uint64_t f = vd->ops->features ? vd->ops->features(vd) : 0;
+	uint64_t ring = TRANSPORT_OFFER;
 
-	return (f & ~TRANSPORT_MASK) | TRANSPORT_OFFER;
+	/* A device whose queues a back end serves offers only the ring features it has. */
+	if (vd->ops->ring_features_from_device)
+		ring = (f & TRANSPORT_OFFER) | BIT64(VIRTIO_F_VERSION_1);
+	return (f & ~TRANSPORT_MASK) | ring;
 }
 
 static void set_status(struct virtio_dev *vd, uint32_t v)
@@ -255,6 +259,16 @@ static uint32_t reg_read(struct virtio_dev *vd, unsigned off)
 	case REG_QUEUE_READY:
 		return q ? q->ready : 0;
 	case REG_INTERRUPT_STATUS:
+		/*
+		 * A back end (vhost) signals used buffers by writing the irqfd
+		 * directly, so VIRTIO_INT_USED is never set here; but Linux's
+		 * vm_interrupt() walks the vrings only when that bit reads as set.
+		 * Report it always: a spurious "used" is harmless (vring_interrupt()
+		 * checks each ring and finds nothing new).
+		 */
+		if (vd->backend_irq)
+			return __atomic_load_n(&vd->interrupt_status, __ATOMIC_SEQ_CST) |
+			       VIRTIO_INT_USED;
 		return __atomic_load_n(&vd->interrupt_status, __ATOMIC_SEQ_CST);
 	case REG_STATUS:
 		return vd->status;

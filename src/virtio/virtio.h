@@ -58,7 +58,20 @@ struct virtio_dev_ops {
 	unsigned nr_queues;
 	uint16_t queue_size; /* QueueNumMax of every queue (a power of two) */
 	size_t config_size;
-	/* Device feature bits offered; the transport adds VERSION_1, INDIRECT_DESC, EVENT_IDX. */
+	/*
+	 * Queues served by a back end outside the VMM (vhost): bit q set means the
+	 * placement does not poll queue q's kick eventfd (the device takes it with
+	 * hooks.kick_fd) and notify() is never called for q.
+	 */
+	uint32_t backend_queues;
+	/*
+	 * false: the transport adds VERSION_1, INDIRECT_DESC and EVENT_IDX to what
+	 * features() offers.  true: features() also says which of INDIRECT_DESC and
+	 * EVENT_IDX the device's queues can carry (a back end may lack them); the
+	 * transport still adds VERSION_1.
+	 */
+	bool ring_features_from_device;
+	/* Device feature bits offered (see ring_features_from_device for bits 24..41). */
 	uint64_t (*features)(struct virtio_dev *vd);
 	/* DRIVER_OK: vd->features and the queues are final.  0, or -errno to fail the device. */
 	int (*activate)(struct virtio_dev *vd);
@@ -81,6 +94,14 @@ struct virtio_hooks {
 	void (*irq)(void *opaque);
 	/* The driver wrote QueueNotify for q without an ioeventfd catching it. */
 	void (*kick)(void *opaque, unsigned q);
+	/*
+	 * For devices with backend_queues (NULL elsewhere, or in tests without a
+	 * back end): the eventfd that KVM signals when the driver kicks queue q,
+	 * and the eventfd that raises the device's interrupt.  The fds stay owned
+	 * by the placement; -errno when there is none.
+	 */
+	int (*kick_fd)(void *opaque, unsigned q);
+	int (*irq_fd)(void *opaque);
 	void *opaque;
 };
 
@@ -98,6 +119,12 @@ struct virtio_dev {
 	uint32_t dev_features_sel;
 	uint32_t drv_features_sel;
 	uint32_t queue_sel;
+	/*
+	 * Set at creation by devices whose back end raises the interrupt itself
+	 * (vhost writes the irqfd) without going through interrupt_status: reads
+	 * of InterruptStatus then always include VIRTIO_INT_USED (see mmio.c).
+	 */
+	bool backend_irq;
 	struct virtio_hooks hooks;
 };
 

@@ -35,6 +35,9 @@ void config_free(struct vm_config *cfg)
 	free(cfg->rootfs);
 	free(cfg->overlay_path);
 	free(cfg->modules);
+	free(cfg->name);
+	free(cfg->api_path);
+	free(cfg->console_path);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -52,6 +55,8 @@ int config_validate(const struct vm_config *cfg)
 	if (cfg->rootfs && cfg->initrd)
 		return err_setx(-EINVAL, "--rootfs and --initrd exclude each other: with --rootfs "
 					 "Clone generates the initramfs");
+	if (cfg->cid && cfg->no_vsock)
+		return err_setx(-EINVAL, "--cid and --no-vsock exclude each other");
 	for (unsigned i = 0; i < cfg->nr_disks; i++)
 		for (unsigned j = 0; j < i; j++)
 			if (cfg->disks[i].serial && cfg->disks[j].serial &&
@@ -179,6 +184,13 @@ void config_print(const struct vm_config *cfg, FILE *f)
 			cfg->overlay == OVERLAY_FILE ? "=" : "", str_or(cfg->overlay_path, ""));
 	}
 	fprintf(f, "modules: %s\n", str_or(cfg->modules, "(/lib/modules/<version>)"));
+	fprintf(f, "name: %s\n", str_or(cfg->name, "(generated)"));
+	fprintf(f, "detach: %s\n", cfg->detach ? "yes" : "no");
+	if (cfg->cid)
+		fprintf(f, "cid: %llu\n", (unsigned long long)cfg->cid);
+	else
+		fprintf(f, "cid: %s\n", cfg->no_vsock ? "(no vsock)" : "(automatic)");
+	fprintf(f, "agent: %s\n", cfg->no_agent || cfg->no_vsock ? "no" : "yes");
 }
 
 /* Where a " -- " (or leading "-- ") starts the init arguments in s, or NULL. */

@@ -21,8 +21,10 @@
 
 enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
 
-#define CONFIG_MAX_DISKS 8	  /* --disk, besides the rootfs and its overlay */
-#define CONFIG_DISK_SERIAL_MAX 20 /* VIRTIO_BLK_ID_BYTES */
+#define CONFIG_MAX_DISKS 8	   /* --disk, besides the rootfs and its overlay */
+#define CONFIG_DISK_SERIAL_MAX 20  /* VIRTIO_BLK_ID_BYTES */
+#define CONFIG_MIN_CID 3	   /* 0-2 are reserved (hypervisor, local, host) */
+#define CONFIG_MAX_CID 0x3fffffffu /* AP_MAX_CID: the agent's host port is derived from it */
 
 enum config_disk_format { CONFIG_FMT_AUTO, CONFIG_FMT_RAW, CONFIG_FMT_QCOW2 };
 
@@ -60,6 +62,15 @@ struct vm_config {
 	char *overlay_path;    /* OVERLAY_FILE */
 	uint64_t overlay_size; /* bytes; a new overlay's virtual size (0: default) */
 	char *modules;	       /* --modules DIR|none, or NULL for /lib/modules/<version> */
+	/* Host<->guest (docs/agent-protocol.md) */
+	char *name;    /* --name; NULL: generated */
+	bool detach;   /* -d: run in the background, console to the log and the socket */
+	uint64_t cid;  /* --cid; 0: a free one */
+	bool no_vsock; /* --no-vsock: no virtio-vsock device (and so no agent) */
+	bool no_agent; /* --no-agent: the generated initramfs does not start clone-agent */
+	/* Set by `clone run` from the registry, not by flags. */
+	char *api_path;	    /* the control socket, or NULL */
+	char *console_path; /* the console socket, or NULL */
 };
 
 /*

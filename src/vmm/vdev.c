@@ -44,6 +44,23 @@ static void kick(void *opaque, unsigned q)
 		(void)!write(v->kicks[q].fd, &one, sizeof(one));
 }
 
+/* A back end (vhost) takes the kick and interrupt eventfds themselves. */
+static int kick_fd(void *opaque, unsigned q)
+{
+	struct vdev *v = opaque;
+
+	if (q >= VIRTIO_MAX_QUEUES || v->kicks[q].fd < 0)
+		return -ENOENT;
+	return v->kicks[q].fd;
+}
+
+static int irq_fd(void *opaque)
+{
+	struct vdev *v = opaque;
+
+	return v->irq_fd >= 0 ? v->irq_fd : -ENOENT;
+}
+
 static void on_kick(void *opaque, uint32_t events)
 {
 	struct vdev_kick *k = opaque;
@@ -85,12 +102,15 @@ int vdev_add(struct vm *vm, struct vdev_table *t, struct virtio_dev *vd)
 		k->vdev = v;
 		k->q = q;
 		ret = irq_ioeventfd(vm->fd, v->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, q, &k->fd);
-		if (!ret)
+		/* A back-end queue's kicks go straight to the back end, not to the loop. */
+		if (!ret && !(vd->ops->backend_queues & (1u << q)))
 			ret = evl_add(&vm->loop, k->fd, EPOLLIN, on_kick, k);
 		if (ret)
 			return ret;
 	}
-	vd->hooks = (struct virtio_hooks){ .irq = raise_irq, .kick = kick, .opaque = v };
+	vd->hooks = (struct virtio_hooks){
+		.irq = raise_irq, .kick = kick, .kick_fd = kick_fd, .irq_fd = irq_fd, .opaque = v
+	};
 	return bus_add(&vm->mmio, v->base, VIRTIO_MMIO_SIZE, &virtio_mmio_ops, vd, vd->ops->name);
 }
 
@@ -113,7 +133,7 @@ void vdev_destroy_all(struct vdev_table *t)
 		for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
 			if (v->kicks[q].fd < 0)
 				continue;
-			evl_del(v->loop, v->kicks[q].fd);
+			evl_del(v->loop, v->kicks[q].fd); /* -ENOENT for a back-end queue: fine */
 			close(v->kicks[q].fd);
 		}
 		if (v->irq_fd >= 0)

@@ -7,9 +7,11 @@
  */
 #include <errno.h>
 #include <linux/kvm.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
@@ -26,17 +28,22 @@
 #include "boot/initramfs.h"
 #include "boot/kernel.h"
 #include "boot/loader.h"
+#include "boot/modules.h"
 #include "devices/boot_timer.h"
 #include "devices/i8042.h"
 #include "devices/pm.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
+#include "api/agent.h"
+#include "api/server.h"
 #include "virtio/blk.h"
+#include "virtio/vsock.h"
 #include "irq.h"
 #include "lib/err.h"
 #define LOG_TAG "vm"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "control.h"
 #include "vm.h"
 
 struct boot_files {
@@ -170,7 +177,26 @@ int vm_pause(struct vm *vm)
 	while (vm->parked < vm->nr_vcpus && !vm->stopping)
 		pthread_cond_wait(&vm->cond, &vm->lock);
 	pthread_mutex_unlock(&vm->lock);
-	return vm->stopping ? -ESHUTDOWN : 0;
+	if (vm->stopping)
+		return err_setx(-ESHUTDOWN, "the VM is stopping");
+	/*
+	 * Tell kvmclock the guest was stopped on purpose, so its watchdogs do
+	 * not report soft lockups after the resume (EINVAL: no kvmclock).
+	 */
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (ioctl(vm->vcpus[i].fd, KVM_KVMCLOCK_CTRL, 0) < 0 && errno != EINVAL)
+			log_debug("KVM_KVMCLOCK_CTRL vCPU %u: %s", i, strerror(errno));
+	return 0;
+}
+
+bool vm_paused(struct vm *vm)
+{
+	bool paused;
+
+	pthread_mutex_lock(&vm->lock);
+	paused = vm->pause_requested && !vm->stopping;
+	pthread_mutex_unlock(&vm->lock);
+	return paused;
 }
 
 void vm_resume(struct vm *vm)
@@ -255,14 +281,31 @@ static int build_initramfs(struct vm *vm, struct boot_files *f)
 	struct initramfs_spec spec = {
 		.root = vm->storage.root,
 		.upper = vm->storage.upper,
-		.virtio_blk = true,
+		.virtio_blk = vm->storage.nr > 0,
+		.agent = !vm->cfg->no_agent && !vm->cfg->no_vsock,
+		.acpid = true,
 		.modules_dir = vm->cfg->modules,
 	};
 	char kver[256];
+	int ret;
 
 	if (kernel_version(f->kernel, f->kernel_len, kver, sizeof(kver)) == 0)
 		spec.kver = kver;
-	return initramfs_build_spec(&spec, &f->initrd, &f->initrd_len);
+	ret = initramfs_build_spec(&spec, &f->initrd, &f->initrd_len);
+	/*
+	 * The default guest without the host's modules for this kernel (a
+	 * custom kernel): it still boots, without the drivers the agent and
+	 * the power button need.  Disk roots cannot do without theirs.
+	 */
+	if (ret == -ENOENT && !vm->storage.nr && !vm->cfg->modules) {
+		log_warn("%s; the default guest boots without modules: the agent (clone exec) and "
+			 "the ACPI power button work only if the kernel has their drivers built in",
+			 err_msg());
+		spec.modules_dir = MODULES_NONE;
+		ret = initramfs_build_spec(&spec, &f->initrd, &f->initrd_len);
+	}
+	vm->agent_expected = !ret && spec.agent;
+	return ret;
 }
 
 /* Read and check the user's files before touching KVM: mistakes there are input errors. */
@@ -278,9 +321,7 @@ static int read_inputs(struct vm *vm, struct boot_files *f)
 	if (vm->cfg->initrd)
 		return read_file("initrd", vm->cfg->initrd, INITRD_MAX_SIZE, &f->initrd,
 				 &f->initrd_len);
-	if (vm->storage.nr)
-		return build_initramfs(vm, f);
-	return initramfs_build_default(&f->initrd, &f->initrd_len);
+	return build_initramfs(vm, f);
 }
 
 static void free_inputs(struct boot_files *f)
@@ -362,14 +403,76 @@ static int setup_devices(struct vm *vm)
 	return ret;
 }
 
-/* virtio-blk for every disk, in attach order (the guest's vda, vdb, ...). */
+static void on_agent_changed(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	if (vm->api)
+		api_agent_changed(vm->api);
+}
+
+/*
+ * virtio-vsock and the agent's channel.  The CID must be free both in
+ * vhost-vsock and as the agent's host port (AP_HOST_PORT(cid)); an
+ * automatic CID moves on when either is taken.  Without vhost-vsock an
+ * automatic configuration boots anyway (no agent: said once); an explicit
+ * --cid is an error.
+ */
+static int setup_vsock(struct vm *vm)
+{
+	struct vsock_config vc = { .cid = vm->cfg->cid };
+	int ret;
+
+	if (vm->cfg->no_vsock) {
+		snprintf(vm->agent_why, sizeof(vm->agent_why),
+			 "the VM runs without virtio-vsock (--no-vsock)");
+		vm->agent_expected = false;
+		return 0;
+	}
+	ret = vsock_create(&vc, &vm->mem, &vm->vsock);
+	if (ret) {
+		if (vm->cfg->cid)
+			return ret;
+		log_warn("%s; the VM runs without vsock, so without the agent", err_msg());
+		snprintf(vm->agent_why, sizeof(vm->agent_why), "the VM has no vsock: %s",
+			 err_msg());
+		vm->agent_expected = false;
+		return 0;
+	}
+	for (unsigned tries = 0;; tries++) {
+		struct agent_host_config ac = {
+			.cid = (uint32_t)vsock_cid(vm->vsock),
+			.hostname = vm->cfg->name,
+			.changed = on_agent_changed,
+			.opaque = vm,
+		};
+
+		ret = agent_host_create(&vm->loop, &ac, &vm->agent);
+		if (ret != -EADDRINUSE || vm->cfg->cid || tries >= 64)
+			break;
+		ret = vsock_set_cid(vm->vsock, 0);
+		if (ret)
+			break;
+	}
+	if (ret)
+		return ret;
+	if (!vm->agent_expected && !vm->agent_why[0])
+		snprintf(vm->agent_why, sizeof(vm->agent_why),
+			 vm->cfg->initrd
+				 ? "the VM boots its own initramfs (--initrd), which starts "
+				   "no clone-agent that Clone knows of"
+				 : "the VM runs without the agent (--no-agent)");
+	return vdev_add(vm, &vm->vdevs, vsock_virtio(vm->vsock));
+}
+
+/* virtio-blk for every disk, in attach order (the guest's vda, vdb, ...), then vsock. */
 static int setup_virtio(struct vm *vm)
 {
 	struct storage *st = &vm->storage;
 	int ret;
 
 	if (!st->nr)
-		return 0;
+		return setup_vsock(vm);
 	ret = aio_pool_create(AIO_DEFAULT_THREADS, &vm->aio);
 	if (ret)
 		return ret;
@@ -388,7 +491,7 @@ static int setup_virtio(struct vm *vm)
 		if (ret)
 			return ret;
 	}
-	return 0;
+	return setup_vsock(vm);
 }
 
 static int setup_signals(struct vm *vm)
@@ -422,6 +525,7 @@ int vm_create(struct vm_config *cfg, uint64_t start_ns, struct vm **out, bool *i
 	vm->kvm.fd = -1;
 	vm->console.in_fd = vm->console.out_fd = vm->console.wake_fd = -1;
 	vm->t.start = start_ns;
+	vm->created = (uint64_t)time(NULL);
 	vm->nr_vcpus = cfg->vcpus;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
@@ -486,9 +590,14 @@ int vm_create(struct vm_config *cfg, uint64_t start_ns, struct vm **out, bool *i
 	if (ret)
 		goto fail;
 	ret = console_attach(&vm->console, &vm->loop, vm->serial, on_quit, vm);
+	if (!ret && cfg->console_path)
+		ret = console_listen(&vm->console, cfg->console_path);
 	if (ret)
 		goto fail;
 	vm->t.devices = monotonic_ns();
+	ret = control_start(vm);
+	if (ret)
+		goto fail;
 	*out = vm;
 	return 0;
 fail:
@@ -537,7 +646,10 @@ void vm_destroy(struct vm *vm)
 			vcpu_destroy(&vm->vcpus[i]);
 		free(vm->vcpus);
 	}
+	control_stop(vm);
 	vdev_destroy_all(&vm->vdevs);
+	vsock_destroy(vm->vsock);
+	agent_host_destroy(vm->agent);
 	for (unsigned i = 0; i < vm->nr_blks; i++)
 		blk_destroy(vm->blks[i]);
 	aio_pool_destroy(vm->aio);

@@ -31,6 +31,9 @@ struct pm;
 struct boot_timer;
 struct blk;
 struct aio_pool;
+struct vsock;
+struct agent_host;
+struct api_server;
 
 enum vm_exit_reason {
 	VM_EXIT_NONE,
@@ -38,6 +41,7 @@ enum vm_exit_reason {
 	VM_EXIT_RESET,	  /* guest reboot: i8042, ACPI reset register, triple fault */
 	VM_EXIT_SIGNAL,	  /* SIGTERM/SIGINT/SIGHUP to the VMM */
 	VM_EXIT_QUIT,	  /* console escape Ctrl-A x */
+	VM_EXIT_KILL,	  /* the control socket's Kill action */
 	VM_EXIT_ERROR,	  /* the VMM could not go on */
 };
 
@@ -73,7 +77,13 @@ struct vm {
 	struct aio_pool *aio;	/* block I/O workers (only when there are disks) */
 	struct blk *blks[STORAGE_MAX_DISKS];
 	unsigned nr_blks;
-	struct vdev_table vdevs; /* virtio-mmio placement: windows, GSIs, eventfds */
+	struct vdev_table vdevs;  /* virtio-mmio placement: windows, GSIs, eventfds */
+	struct vsock *vsock;	  /* virtio-vsock on vhost-vsock, or NULL */
+	struct agent_host *agent; /* the agent's control channel (with vsock) */
+	bool agent_expected;	  /* the generated initramfs starts clone-agent */
+	char agent_why[256];	  /* why there is no agent, for `clone exec` */
+	struct api_server *api;	  /* the control socket, or NULL */
+	uint64_t created;	  /* Unix seconds */
 
 	pthread_mutex_t lock; /* guards everything below */
 	pthread_cond_t cond;
@@ -101,6 +111,8 @@ void vm_request_exit(struct vm *vm, enum vm_exit_reason reason, int code);
 /* Freeze every vCPU outside KVM_RUN (any thread but a vCPU's); 0 or -errno. */
 int vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);
+/* True between vm_pause() and vm_resume(). */
+bool vm_paused(struct vm *vm);
 
 /* vCPU-thread hooks (vcpu.c): park while paused; false once the VM is stopping. */
 bool vm_vcpu_checkpoint(struct vm *vm);

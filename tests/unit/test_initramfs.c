@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "boot/agent_blob.h"
 #include "boot/initramfs.h"
 #include "lib/err.h"
 #include "lib/util.h"
@@ -426,8 +427,6 @@ Test(initramfs, spec_disk_root_init)
 		"</proc/cmdline",
 		"init=*) init=${arg#init=} ;;",
 		"mount --move \"/$d\" \"/newroot/$d\"",
-		("if [ -x /newroot/usr/bin/clone-agent ]; then\n"
-		 "\tsetsid chroot /newroot /usr/bin/clone-agent "),
 		"exec switch_root /newroot \"$init\" \"$@\"\n",
 	};
 	struct initramfs_spec spec;
@@ -446,6 +445,7 @@ Test(initramfs, spec_disk_root_init)
 	cr_assert(strstr(s, "poweroff -f"), "%s", s);
 	cr_assert_null(strstr(s, "overlay"), "%s", s);
 	cr_assert_null(strstr(s, INITRAMFS_UPPER_SERIAL), "%s", s);
+	cr_assert_null(strstr(s, "clone-agent"), "no agent unless asked: %s", s);
 	free(s);
 	syntax_check(&t, "init");
 	snprintf(path, sizeof(path), "%s/out/init", t.dir);
@@ -716,4 +716,64 @@ Test(initramfs, spec_with_the_host_modules)
 		syntax_check(&t, roots[i] == INITRAMFS_ROOT_RAM ? "etc/init.d/rcS" : "init");
 		tmp_destroy(&t);
 	}
+}
+
+/* With the agent: the binary the clone binary carries, started before switch_root. */
+Test(initramfs, spec_agent_in_disk_and_ram_roots)
+{
+	static const char *const init_order[] = {
+		"mount --move \"/$d\" \"/newroot/$d\"",
+		"setsid /bin/clone-agent --chroot /newroot </newroot/dev/null",
+		"exec switch_root /newroot \"$init\" \"$@\"\n",
+	};
+	static const char *const rcs_order[] = {
+		"mount -t devtmpfs devtmpfs /dev",
+		"acpid -c /etc/acpi -l /dev/null",
+		"setsid /bin/clone-agent </dev/null >/dev/null 2>&1 &\n",
+		"dd of=/dev/port",
+	};
+	struct initramfs_spec spec = { .root = INITRAMFS_ROOT_DISK,
+				       .modules_dir = "none",
+				       .agent = true };
+	struct tmp t;
+	char *s;
+	size_t len;
+
+	if (access(INITRAMFS_BUSYBOX, R_OK))
+		cr_skip_test("busybox-static is not installed");
+	cr_assert_gt(clone_agent_size(), 4096, "the agent is linked in");
+	snprintf(t.dir, sizeof(t.dir), "/tmp/clone-initramfs-XXXXXX");
+	cr_assert_not_null(mkdtemp(t.dir));
+	build_spec_into(&t, &spec);
+	s = slurp(&t, "init");
+	assert_in_order(s, init_order, ARRAY_SIZE(init_order));
+	free(s);
+	syntax_check(&t, "init");
+	s = slurp(&t, "bin/clone-agent");
+	len = clone_agent_size();
+	cr_assert_eq(memcmp(s, clone_agent_blob, len), 0);
+	cr_assert_eq(memcmp(s,
+			    "\x7f"
+			    "ELF",
+			    4),
+		     0);
+	free(s);
+	tmp_destroy(&t);
+
+	spec = (struct initramfs_spec){
+		.root = INITRAMFS_ROOT_RAM, .modules_dir = "none", .agent = true, .acpid = true
+	};
+	snprintf(t.dir, sizeof(t.dir), "/tmp/clone-initramfs-XXXXXX");
+	cr_assert_not_null(mkdtemp(t.dir));
+	build_spec_into(&t, &spec);
+	s = slurp(&t, "etc/init.d/rcS");
+	assert_in_order(s, rcs_order, ARRAY_SIZE(rcs_order));
+	free(s);
+	syntax_check(&t, "etc/init.d/rcS");
+	s = slurp(&t, "etc/acpi/PWRF/00000080");
+	cr_assert(strstr(s, "poweroff"), "%s", s);
+	free(s);
+	s = slurp(&t, "bin/clone-agent");
+	free(s);
+	tmp_destroy(&t);
 }

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The host end of the guest agent's control channel (docs/agent-protocol.md):
+ * the VMM listens on vsock port AP_HOST_PORT(cid); clone-agent in the guest
+ * connects, says HELLO (its exec token included), then reports on a
+ * heartbeat.  This side keeps the last hello and report for `clone status`,
+ * sends the VM's identity (hostname) after every HELLO and shutdown/reboot
+ * requests.  Only connections from the VM's own CID are accepted; a newer
+ * connection replaces an older one (the agent restarted).  Everything runs
+ * on the event-loop thread.
+ */
+#ifndef CLONE_API_AGENT_H
+#define CLONE_API_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api/agent_proto.h"
+
+struct evloop;
+struct agent_host;
+
+/* Stream reassembly of frames: bounded, I/O-free (fuzzed through fuzz_agent_host). */
+struct agent_rx {
+	uint8_t buf[2 * AP_MAX_FRAME];
+	size_t len;
+};
+
+/*
+ * Feed n bytes; every whole frame goes to fn(opaque, frame).  Returns 0, or
+ * -EPROTO when the stream is broken (an invalid header) or fn returned
+ * non-zero: the connection must be closed.
+ */
+int agent_rx_feed(struct agent_rx *rx, const void *data, size_t n,
+		  int (*fn)(void *opaque, const struct ap_frame *f), void *opaque);
+
+struct agent_host_config {
+	uint32_t cid;	      /* the guest's CID */
+	uint32_t port;	      /* 0: AP_HOST_PORT(cid) */
+	uint32_t peer_cid;    /* 0: cid (tests on vsock loopback pass 1) */
+	const char *hostname; /* sent in IDENTITY after every HELLO, or NULL */
+	/* The agent connected (said HELLO) or went away (any thread may not call). */
+	void (*changed)(void *opaque);
+	void *opaque;
+};
+
+/*
+ * Bind and listen.  0, or -errno with the message set; -EADDRINUSE when the
+ * port is taken (another VM with this CID, or a squatter): pick another CID.
+ */
+int agent_host_create(struct evloop *loop, const struct agent_host_config *cfg,
+		      struct agent_host **out);
+void agent_host_destroy(struct agent_host *a);
+
+bool agent_host_ready(const struct agent_host *a);
+/* The last HELLO, or NULL before the first. */
+const struct ap_hello *agent_host_hello(const struct agent_host *a);
+/* The last REPORT, or NULL; *age_ms how long ago it came. */
+const struct ap_report *agent_host_report(const struct agent_host *a, uint64_t *age_ms);
+/* Ask the agent to power off (or reboot) the guest.  0, or -ENOTCONN (no agent), -EIO. */
+int agent_host_shutdown(struct agent_host *a, bool reboot);
+
+#endif
