@@ -181,6 +181,37 @@ def test_exec_tty(host):
     assert "stdin-is-tty" in out
 
 
+def test_exec_tty_window_size_and_resize(host):
+    """An interactive `clone exec -t` on a terminal: raw mode, the terminal's
+    size in the guest, SIGWINCH carried over as a resize, and the terminal
+    restored afterwards."""
+    import fcntl
+    import struct
+    import termios
+    host.start("ws")
+    host.sh("ws", "true")
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 37, 91, 0, 0))
+    before = termios.tcgetattr(slave)
+    p = host.popen("exec", "-t", "ws", "--", "sh", "-c",
+                   "stty size; read x; stty size; echo got-$x",
+                   stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    try:
+        read_until(master, b"37 91")
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+        os.kill(p.pid, signal.SIGWINCH)
+        os.write(master, b"hello\r")
+        out = read_until(master, b"got-hello")
+        assert b"40 100" in out, out
+        assert p.wait(timeout=DEFAULT_TIMEOUT) == 0
+        assert termios.tcgetattr(slave) == before
+    finally:
+        if p.poll() is None:
+            p.kill()
+        os.close(master)
+        os.close(slave)
+
+
 # -- attach ----------------------------------------------------------------
 
 def read_until(fd, pattern, timeout=DEFAULT_TIMEOUT):
