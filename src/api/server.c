@@ -65,9 +65,12 @@ static void reply_bad(struct http_conn *conn, const char *msg)
 }
 
 /* An op failed: 500 with its message. */
+/* An op's -errno as HTTP: the VM's state forbids it (409) or it failed (500). */
 static void reply_op_error(struct http_conn *conn, int ret)
 {
-	http_reply_error(conn, 500, "%s", err_msg());
+	int status = ret == -EBUSY || ret == -ESHUTDOWN ? 409 : 500;
+
+	http_reply_error(conn, status, "%s", err_msg());
 }
 
 /* ---- request bodies ---- */

@@ -49,7 +49,10 @@ struct api_ops {
 	int (*power_button)(void *opaque);
 	/* End the VM now (the VMM exits); called after the reply is written. */
 	void (*kill)(void *opaque);
-	/* 0 ready (fills ep), -EAGAIN not yet, -ENODEV the VM has no agent (message set). */
+	/*
+	 * 0 ready (fills ep), -EAGAIN not yet, -ENODEV the VM has no agent,
+	 * -EBUSY the VM's state forbids it now (paused: 409); message set.
+	 */
 	int (*agent_endpoint)(void *opaque, struct api_agent_endpoint *ep);
 };
 

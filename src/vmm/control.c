@@ -157,6 +157,10 @@ static int op_agent_endpoint(void *opaque, struct api_agent_endpoint *ep)
 	struct vm *vm = opaque;
 	const struct ap_hello *h = agent_host_hello(vm->agent);
 
+	if (vm_paused(vm))
+		return err_setx(-EBUSY, "VM '%s' is paused (clone resume %s)",
+				vm->cfg->name ? vm->cfg->name : "",
+				vm->cfg->name ? vm->cfg->name : "");
 	if (h) {
 		ep->cid = (uint32_t)vsock_cid(vm->vsock);
 		ep->port = AP_EXEC_PORT;

@@ -393,6 +393,8 @@ def test_pause_freezes_the_guest(host):
     size = log.stat().st_size
     time.sleep(2)  # the interval measured, not a readiness wait
     assert log.stat().st_size == size, "the guest printed while paused"
+    p = host.exec("pz", "true")
+    assert p.returncode == 244 and b"paused" in p.stderr, p
     assert host("resume", "pz").returncode == 0
     assert host.listing()["pz"]["state"] == "Running"
     after = int(host.sh("pz", "cat /tmp/n"))

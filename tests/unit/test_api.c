@@ -309,6 +309,15 @@ Test(api, op_failures_are_500)
 	expect_fault("GET", "/", NULL, 500, "info broke");
 }
 
+/* What the VM's state forbids (a stopping VM, a paused one for the agent) is a conflict. */
+Test(api, state_conflicts_are_409)
+{
+	F.fail = -ESHUTDOWN;
+	expect_fault("PATCH", "/vm", "{\"state\":\"Paused\"}", 409, "cannot pause: vcpu 1 stuck");
+	F.fail = -EBUSY;
+	expect_fault("PUT", "/actions", "{\"action_type\":\"Shutdown\"}", 409, "no way to stop it");
+}
+
 Test(api, status)
 {
 	json_t *o, *ai;
