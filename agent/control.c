@@ -297,6 +297,14 @@ void ctl_event(struct control *c, short revents, unsigned sessions)
 	}
 }
 
+void ctl_activity_changed(struct control *c, uint64_t now, unsigned sessions)
+{
+	if (c->state != CTL_UP)
+		return;
+	c->report_at = now + CTL_REPORT_MS;
+	send_report(c, sessions);
+}
+
 void ctl_tick(struct control *c, uint64_t now, unsigned sessions)
 {
 	if (c->shutdown_mode >= 0 && now >= c->shutdown_at) {

@@ -44,5 +44,11 @@ void ctl_pollfd(const struct control *c, struct pollfd *p);
 int ctl_timeout(const struct control *c, uint64_t now);
 void ctl_event(struct control *c, short revents, unsigned sessions);
 void ctl_tick(struct control *c, uint64_t now, unsigned sessions);
+/*
+ * The guest went from idle to running a command or back (sessions from 0
+ * or to 0): report at once, so the host sees activity edges without
+ * waiting for the heartbeat; the next heartbeat is CTL_REPORT_MS later.
+ */
+void ctl_activity_changed(struct control *c, uint64_t now, unsigned sessions);
 
 #endif

@@ -127,6 +127,7 @@ int main(int argc, char **argv)
 	struct agent_opts o = { .host_cid = AGENT_VMADDR_CID_HOST, .exec_port = AP_EXEC_PORT };
 	uint8_t token[AP_TOKEN_LEN];
 	unsigned sessions = 0;
+	bool was_busy;
 	uint64_t listen_retry = 0;
 	int lfd = -1, sfd, r;
 	sigset_t chld;
@@ -203,6 +204,7 @@ int main(int argc, char **argv)
 				alog_rl(LOG_E, "poll: %m");
 			continue;
 		}
+		was_busy = sessions > 0;
 		if (p[0].revents)
 			reap(sfd, &sessions);
 		if (p[1].revents) {
@@ -222,5 +224,7 @@ int main(int argc, char **argv)
 		}
 		if (p[2].revents && !o.no_control)
 			ctl_event(&ctl, p[2].revents, sessions);
+		if ((sessions > 0) != was_busy && !o.no_control)
+			ctl_activity_changed(&ctl, agent_now_ms(), sessions);
 	}
 }

@@ -293,6 +293,28 @@ def test_list_two_vms_and_forget_killed(host):
     assert len(p.stderr.decode().strip().splitlines()) == 1
 
 
+def test_agent_reports_activity(host):
+    """A command running in the guest makes the agent report "active" at once
+    (it reports activity edges, not only on its 2 s heartbeat)."""
+    host.start("act")
+    host.sh("act", "true")
+    seq0 = host.status("act")["agent_info"]["report"]["seq"]
+    p = host.popen("exec", "act", "--", "sh", "-c", "echo started; read x",
+                   stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        read_until(p.stdout.fileno(), b"started")
+        report = host.status("act")["agent_info"]["report"]
+        assert report["active"] is True, report
+        assert report["seq"] > seq0
+        assert report["load1"] >= 0 and report["psi_some"] >= 0 and report["procs"] > 2
+        p.stdin.write(b"done\n")
+        p.stdin.close()
+        assert p.wait(timeout=DEFAULT_TIMEOUT) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+
 def test_list_ignores_reused_pid(host):
     """A stale entry whose pid now belongs to another process is not a VM."""
     sleeper = subprocess.Popen(["sleep", "600"])
