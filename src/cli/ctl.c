@@ -703,6 +703,32 @@ static int kill_and_wait(const struct registry_entry *e, int pidfd)
 	return 0;
 }
 
+/*
+ * stop and kill: parse, find the VM and pin its process with a pidfd.
+ * -1 to go on, else the exit code (a VM that went away meanwhile: 0).
+ */
+static int open_vm(int argc, char **argv, struct cli_ctl_opts *o, struct registry_entry *e,
+		   int *pidfd)
+{
+	int ret = parse_or_exit(argc, argv, o);
+
+	if (ret >= 0)
+		return ret;
+	ret = find_vm(o->name, e);
+	if (ret)
+		return ret;
+	ret = vm_pidfd(e, pidfd);
+	if (ret == -ESRCH) {
+		forget_vm(o->name);
+		return EXIT_OK; /* it went away on its own meanwhile */
+	}
+	if (ret) {
+		error("%s", err_msg());
+		return EXIT_RUNTIME;
+	}
+	return -1;
+}
+
 int cli_stop(int argc, char **argv)
 {
 	static const char req[] = "{\"action_type\":\"Shutdown\"}";
@@ -712,22 +738,9 @@ int cli_stop(int argc, char **argv)
 	char *resp = NULL, method[32] = "no answer";
 	uint64_t start = monotonic_ns();
 
-	ret = parse_or_exit(argc, argv, &o);
+	ret = open_vm(argc, argv, &o, &e, &pidfd);
 	if (ret >= 0)
 		return ret;
-	ret = find_vm(o.name, &e);
-	if (ret)
-		return ret;
-	ret = vm_pidfd(&e, &pidfd);
-	if (ret == -ESRCH) {
-		forget_vm(o.name);
-		return EXIT_OK; /* it went away on its own meanwhile */
-	}
-	if (ret) {
-		error("%s", err_msg());
-		return EXIT_RUNTIME;
-	}
-
 	ret = http_request(e.api, "PUT", "/actions", req, MAX((int)o.timeout_s * 1000, 1), &status,
 			   &resp);
 	if (!ret && (status < 200 || status >= 300)) {
@@ -779,21 +792,9 @@ int cli_kill(int argc, char **argv)
 	struct cli_ctl_opts o;
 	int pidfd = -1, ret;
 
-	ret = parse_or_exit(argc, argv, &o);
+	ret = open_vm(argc, argv, &o, &e, &pidfd);
 	if (ret >= 0)
 		return ret;
-	ret = find_vm(o.name, &e);
-	if (ret)
-		return ret;
-	ret = vm_pidfd(&e, &pidfd);
-	if (ret == -ESRCH) {
-		forget_vm(o.name);
-		return EXIT_OK;
-	}
-	if (ret) {
-		error("%s", err_msg());
-		return EXIT_RUNTIME;
-	}
 	ret = kill_and_wait(&e, pidfd);
 	if (pidfd >= 0)
 		close(pidfd);
