@@ -20,14 +20,13 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define LOG_TAG "http"
 #include "api/http.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/usock.h"
 #include "lib/util.h"
 
 /* ======================= parser ======================= */
@@ -388,7 +387,6 @@ struct http_server {
 	int fd;
 	char *path;
 	struct http_server_config cfg;
-	uid_t euid;
 	struct http_conn *conns;
 	unsigned nr_conns;
 	int idle_timer;		/* periodic, only while connections exist; -1 otherwise */
@@ -727,16 +725,16 @@ static void accept_retry(void *opaque, uint32_t events)
 static void accept_one(struct http_server *s, int fd)
 {
 	struct ucred cred;
-	socklen_t clen = sizeof(cred);
 	struct http_conn *c;
 	int ret;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
-		log_warn_rl("SO_PEERCRED: %s", strerror(errno));
+	ret = usock_peer_owner(fd, &cred);
+	if (ret && ret != -EACCES) {
+		log_warn_rl("SO_PEERCRED: %s", strerror(-ret));
 		close(fd);
 		return;
 	}
-	if (cred.uid != s->euid && cred.uid != 0) {
+	if (ret) {
 		char msg[128];
 
 		log_warn_rl("control socket: refused uid %u pid %d (not the owner)",
@@ -822,47 +820,14 @@ static void listen_event(void *opaque, uint32_t events)
 	}
 }
 
-/* Remove sock_path if it is a socket nobody listens on; -EADDRINUSE if someone does. */
-static int clear_stale(const char *path, const struct sockaddr_un *sa)
-{
-	struct stat st;
-	int fd, ret;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : err_set(-errno, "control socket %s", path);
-	if (!S_ISSOCK(st.st_mode))
-		return err_setx(-EEXIST, "control socket %s: exists and is not a socket", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return err_set(-errno, "socket");
-	ret = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
-	if (ret == 0 || errno == EAGAIN) { /* EAGAIN: a listener with a full backlog */
-		close(fd);
-		return err_setx(-EADDRINUSE, "control socket %s: in use by a running VM", path);
-	}
-	ret = -errno;
-	close(fd);
-	if (ret != -ECONNREFUSED)
-		return err_set(ret, "control socket %s", path);
-	if (unlink(path) < 0 && errno != ENOENT)
-		return err_set(-errno, "remove stale control socket %s", path);
-	return 0;
-}
-
 int http_server_create(struct evloop *loop, const char *sock_path,
 		       const struct http_server_config *cfg, struct http_server **out)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct http_server *s;
-	mode_t old_mask;
 	int ret;
 
 	if (!cfg || !cfg->handler)
 		return err_setx(-EINVAL, "control socket: no handler");
-	if (strlen(sock_path) >= sizeof(sa.sun_path))
-		return err_setx(-ENAMETOOLONG, "control socket path too long (max %zu bytes): %s",
-				sizeof(sa.sun_path) - 1, sock_path);
-	memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return err_set(-ENOMEM, "control socket");
@@ -873,21 +838,9 @@ int http_server_create(struct evloop *loop, const char *sock_path,
 		s->cfg.max_conns = HTTP_MAX_CONNS;
 	if (!s->cfg.idle_timeout_ms)
 		s->cfg.idle_timeout_ms = HTTP_IDLE_TIMEOUT_MS;
-	s->euid = geteuid();
-	ret = clear_stale(sock_path, &sa);
-	if (ret)
-		goto fail_nopath;
-	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	s->fd = usock_listen("control socket", sock_path, 64);
 	if (s->fd < 0) {
-		ret = err_set(-errno, "socket");
-		goto fail_nopath;
-	}
-	/* The socket file must never exist with looser permissions. */
-	old_mask = umask(077);
-	ret = bind(s->fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old_mask);
-	if (ret < 0) {
-		ret = err_set(-errno, "bind control socket %s", sock_path);
+		ret = s->fd;
 		goto fail_nopath;
 	}
 	s->path = strdup(sock_path);
@@ -895,14 +848,6 @@ int http_server_create(struct evloop *loop, const char *sock_path,
 		unlink(sock_path);
 		ret = err_set(-ENOMEM, "control socket");
 		goto fail_nopath;
-	}
-	if (chmod(sock_path, 0600) < 0) {
-		ret = err_set(-errno, "chmod control socket %s", sock_path);
-		goto fail;
-	}
-	if (listen(s->fd, 64) < 0) {
-		ret = err_set(-errno, "listen on control socket %s", sock_path);
-		goto fail;
 	}
 	ret = evl_add(loop, s->fd, EPOLLIN, listen_event, s);
 	if (ret)

@@ -18,8 +18,6 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -29,6 +27,7 @@
 #include "lib/err.h"
 #define LOG_TAG "console"
 #include "lib/log.h"
+#include "lib/usock.h"
 #include "lib/util.h"
 
 #define CTRL_A 0x01
@@ -402,8 +401,7 @@ static void on_accept(void *opaque, uint32_t events)
 {
 	struct console *c = opaque;
 	struct console_client *cl;
-	struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
-	socklen_t clen = sizeof(cred);
+	struct ucred cred;
 	uint64_t n;
 	int fd, ret;
 
@@ -416,8 +414,7 @@ static void on_accept(void *opaque, uint32_t events)
 		}
 		return;
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
-	    (cred.uid != geteuid() && cred.uid != 0)) {
+	if (usock_peer_owner(fd, &cred)) {
 		log_warn_rl("console socket: refused a client of uid %d", (int)cred.uid);
 		refuse(fd, NULL);
 		return;
@@ -528,50 +525,20 @@ int console_attach(struct console *c, struct evloop *loop, struct serial *serial
 
 int console_listen(struct console *c, const char *sock_path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
-	mode_t old;
-	int fd, ret;
+	int fd;
 
 	if (!c->inited || c->listen_fd >= 0)
 		return err_setx(-EINVAL, "console socket: console not open or already listening");
-	if (strlen(sock_path) >= sizeof(sa.sun_path))
+	if (strlen(sock_path) >= sizeof(c->sock_path))
 		return err_setx(-ENAMETOOLONG, "console socket path too long: %s", sock_path);
-	strcpy(sa.sun_path, sock_path);
-	/* A socket left by a VM of this name that died: the registry lock says it is ours now. */
-	if (lstat(sock_path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return err_setx(-EEXIST, "console socket %s: exists and is not a socket",
-					sock_path);
-		if (unlink(sock_path) < 0)
-			return err_set(-errno, "console socket %s: remove stale socket", sock_path);
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* A socket left by a VM of this name that died is replaced (usock_listen). */
+	fd = usock_listen("console socket", sock_path, CONSOLE_MAX_CLIENTS);
 	if (fd < 0)
-		return err_set(-errno, "console socket");
-	/* Created under umask 077 so it is never reachable by others, even for an instant. */
-	old = umask(077);
-	ret = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old);
-	if (ret < 0) {
-		ret = err_set(-errno, "console socket %s: bind", sock_path);
-		close(fd);
-		return ret;
-	}
-	if (chmod(sock_path, 0600) < 0 || listen(fd, CONSOLE_MAX_CLIENTS) < 0) {
-		ret = err_set(-errno, "console socket %s", sock_path);
-		close(fd);
-		unlink(sock_path);
-		return ret;
-	}
+		return fd;
 	strcpy(c->sock_path, sock_path);
 	c->listen_fd = fd;
-	if (c->loop) {
-		ret = add_listener(c);
-		if (ret)
-			return ret; /* console_close() cleans up */
-	}
-	return 0;
+	/* On failure console_close() cleans up. */
+	return c->loop ? add_listener(c) : 0;
 }
 
 void console_close(struct console *c)
