@@ -248,15 +248,9 @@ int cli_attach(int argc, char **argv)
 		fprintf(stderr, "clone: error: %s\n", err_msg());
 		return EXIT_BAD_CONFIG;
 	}
-	ret = registry_find(o.name, &e);
-	if (ret == -ENOENT) {
-		fprintf(stderr, "clone: error: no VM named '%s'\n", o.name);
-		return EXIT_VM_NOT_FOUND;
-	}
-	if (ret) {
-		fprintf(stderr, "clone: error: %s\n", err_msg());
-		return ret == -EACCES || ret == -EPERM ? EXIT_DENIED : EXIT_RUNTIME;
-	}
+	ret = cli_find_vm(o.name, &e);
+	if (ret)
+		return ret;
 	ret = connect_console(e.console, &sock);
 	if (ret) {
 		if (ret == -ECONNREFUSED || ret == -EACCES || ret == -EPERM) {

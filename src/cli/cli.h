@@ -98,6 +98,11 @@ int cli_print_list(FILE *f, const char *array_json, bool json);
 int cli_print_status(FILE *f, const char *status_json);
 /* The exit code for a failed http_request() (-errno), and for a non-2xx HTTP status. */
 int cli_exit_for_errno(int err);
+/* Print "clone: error: <message>" on stderr (every command's one-line errors). */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+struct registry_entry;
+/* registry_find() with the message said: 0, or the exit code (EXIT_VM_NOT_FOUND, ...). */
+int cli_find_vm(const char *name, struct registry_entry *e);
 int cli_exit_for_http_status(int status);
 
 #endif

@@ -31,7 +31,7 @@
 #define REQUEST_TIMEOUT_MS 5000
 #define KILL_WAIT_MS 30000 /* how long a SIGKILLed VMM may take to go (large guests unmap slowly) */
 
-static void __attribute__((format(printf, 1, 2))) error(const char *fmt, ...)
+void cli_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -407,24 +407,24 @@ static int parse_or_exit(int argc, char **argv, struct cli_ctl_opts *o)
 	if (ret == CLI_HELP_SHOWN)
 		return EXIT_OK;
 	if (ret) {
-		error("%s", err_msg());
+		cli_error("%s", err_msg());
 		return EXIT_BAD_CONFIG;
 	}
 	return -1;
 }
 
 /* registry_find with the user-facing error: 0 or the exit code. */
-static int find_vm(const char *name, struct registry_entry *e)
+int cli_find_vm(const char *name, struct registry_entry *e)
 {
 	int ret = registry_find(name, e);
 
 	if (!ret)
 		return 0;
 	if (ret == -ENOENT) {
-		error("no VM named '%s'", name);
+		cli_error("no VM named '%s'", name);
 		return EXIT_VM_NOT_FOUND;
 	}
-	error("%s", err_msg());
+	cli_error("%s", err_msg());
 	return cli_exit_for_errno(ret);
 }
 
@@ -435,9 +435,9 @@ static void report_http_error(const char *what, const char *name, int status, co
 	const char *msg = j ? jstr(j, "fault_message") : NULL;
 
 	if (msg)
-		error("%s '%s': %s", what, name, msg);
+		cli_error("%s '%s': %s", what, name, msg);
 	else
-		error("%s '%s': the VMM answered HTTP %d", what, name, status);
+		cli_error("%s '%s': the VMM answered HTTP %d", what, name, status);
 	json_decref(j);
 }
 
@@ -454,13 +454,13 @@ static int vm_call(const struct registry_entry *e, const char *what, const char 
 	ret = http_request(e->api, method, path, req, timeout_ms, &status, &resp);
 	if (ret) {
 		if (ret == -EACCES)
-			error("%s '%s': the control socket refused us: %s", what, e->name,
-			      err_msg());
+			cli_error("%s '%s': the control socket refused us: %s", what, e->name,
+				  err_msg());
 		else if (ret == -ETIMEDOUT)
-			error("%s '%s': the VMM did not answer within %d ms", what, e->name,
-			      timeout_ms);
+			cli_error("%s '%s': the VMM did not answer within %d ms", what, e->name,
+				  timeout_ms);
 		else
-			error("%s '%s': the VMM does not answer: %s", what, e->name, err_msg());
+			cli_error("%s '%s': the VMM does not answer: %s", what, e->name, err_msg());
 		return cli_exit_for_errno(ret);
 	}
 	if (status < 200 || status >= 300) {
@@ -511,7 +511,7 @@ int cli_list(int argc, char **argv)
 		return ret;
 	ret = registry_list(&v, &n);
 	if (ret) {
-		error("%s", err_msg());
+		cli_error("%s", err_msg());
 		return EXIT_RUNTIME;
 	}
 	arr = json_array();
@@ -527,13 +527,13 @@ int cli_list(int argc, char **argv)
 	text = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
 	json_decref(arr);
 	if (!text) {
-		error("out of memory");
+		cli_error("out of memory");
 		return EXIT_RUNTIME;
 	}
 	ret = cli_print_list(stdout, text, o.json);
 	free(text);
 	if (ret) {
-		error("%s", err_msg());
+		cli_error("%s", err_msg());
 		return EXIT_RUNTIME;
 	}
 	return fflush(stdout) ? EXIT_RUNTIME : EXIT_OK;
@@ -548,7 +548,7 @@ int cli_status(int argc, char **argv)
 
 	if (ret >= 0)
 		return ret;
-	ret = find_vm(o.name, &e);
+	ret = cli_find_vm(o.name, &e);
 	if (!ret)
 		ret = vm_call(&e, "status of", "GET", "/clone/status", NULL, REQUEST_TIMEOUT_MS,
 			      &body);
@@ -557,7 +557,7 @@ int cli_status(int argc, char **argv)
 	if (o.json) {
 		printf("%s\n", body);
 	} else if (cli_print_status(stdout, body)) {
-		error("status of '%s': the VMM sent something that is not JSON", o.name);
+		cli_error("status of '%s': the VMM sent something that is not JSON", o.name);
 		ret = EXIT_RUNTIME;
 	}
 	free(body);
@@ -575,7 +575,7 @@ static int set_state(int argc, char **argv, const char *state)
 
 	if (ret >= 0)
 		return ret;
-	ret = find_vm(o.name, &e);
+	ret = cli_find_vm(o.name, &e);
 	if (ret)
 		return ret;
 	snprintf(req, sizeof(req), "{\"state\":\"%s\"}", state);
@@ -691,12 +691,12 @@ static int kill_and_wait(const struct registry_entry *e, int pidfd)
 	if (!ret)
 		ret = wait_gone(e, pidfd, KILL_WAIT_MS);
 	if (ret == -ETIMEDOUT) {
-		error("VM '%s' (pid %d) is still there %d s after SIGKILL", e->name, (int)e->pid,
-		      KILL_WAIT_MS / 1000);
+		cli_error("VM '%s' (pid %d) is still there %d s after SIGKILL", e->name,
+			  (int)e->pid, KILL_WAIT_MS / 1000);
 		return EXIT_TIMEOUT;
 	}
 	if (ret) {
-		error("%s", err_msg());
+		cli_error("%s", err_msg());
 		return cli_exit_for_errno(ret);
 	}
 	forget_vm(e->name);
@@ -714,7 +714,7 @@ static int open_vm(int argc, char **argv, struct cli_ctl_opts *o, struct registr
 
 	if (ret >= 0)
 		return ret;
-	ret = find_vm(o->name, e);
+	ret = cli_find_vm(o->name, e);
 	if (ret)
 		return ret;
 	ret = vm_pidfd(e, pidfd);
@@ -723,7 +723,7 @@ static int open_vm(int argc, char **argv, struct cli_ctl_opts *o, struct registr
 		return EXIT_OK; /* it went away on its own meanwhile */
 	}
 	if (ret) {
-		error("%s", err_msg());
+		cli_error("%s", err_msg());
 		return EXIT_RUNTIME;
 	}
 	return -1;
@@ -772,7 +772,7 @@ int cli_stop(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (ret != -ETIMEDOUT) {
-		error("%s", err_msg());
+		cli_error("%s", err_msg());
 		if (pidfd >= 0)
 			close(pidfd);
 		return EXIT_RUNTIME;

@@ -39,17 +39,6 @@
 #define CTRL_RESERVE 512 /* room for SIGNAL/RESIZE frames behind a queued data frame */
 #define HTTP_SLACK_MS 5000
 
-static void __attribute__((format(printf, 1, 2))) error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("clone: error: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 /* ---- Arguments ---------------------------------------------------------------- */
 
 enum { OPT_TIMEOUT = 256 };
@@ -241,7 +230,7 @@ static void on_signal(struct session *s)
 
 static int lost(void)
 {
-	error("connection to the agent lost");
+	cli_error("connection to the agent lost");
 	return EXIT_RUNTIME;
 }
 
@@ -288,17 +277,17 @@ static void consume_rx(struct session *s, size_t n)
 static int start_error(struct session *s, const struct ap_error *e)
 {
 	if (e->status == -ENOENT) {
-		error("%s: command not found", s->cmd);
+		cli_error("%s: command not found", s->cmd);
 		return 127;
 	}
 	if (e->status == -EACCES) {
-		error("%s: permission denied", s->cmd);
+		cli_error("%s: permission denied", s->cmd);
 		return 126;
 	}
 	if (e->message[0])
-		error("%s: %s", s->cmd, e->message);
+		cli_error("%s: %s", s->cmd, e->message);
 	else
-		error("%s: %s", s->cmd, strerror(e->status < 0 ? -e->status : EIO));
+		cli_error("%s: %s", s->cmd, strerror(e->status < 0 ? -e->status : EIO));
 	return EXIT_RUNTIME;
 }
 
@@ -313,7 +302,7 @@ static int process_rx(struct session *s)
 		long n = ap_frame_parse(s->rx, s->rx_len, &f);
 
 		if (n < 0) {
-			error("protocol error from the agent (bad frame header)");
+			cli_error("protocol error from the agent (bad frame header)");
 			return -1;
 		}
 		if (n == 0)
@@ -336,7 +325,7 @@ static int process_rx(struct session *s)
 			struct ap_exit e;
 
 			if (ap_decode_exit(&f, &e)) {
-				error("protocol error from the agent (bad EXIT)");
+				cli_error("protocol error from the agent (bad EXIT)");
 				return -1;
 			}
 			s->code = e.signaled ? 128 + (int)(e.code & 0x7f) : (int)(e.code & 0xff);
@@ -347,7 +336,7 @@ static int process_rx(struct session *s)
 			struct ap_error e;
 
 			if (ap_decode_error(&f, &e)) {
-				error("protocol error from the agent (bad ERROR)");
+				cli_error("protocol error from the agent (bad ERROR)");
 				return -1;
 			}
 			s->code = start_error(s, &e);
@@ -438,7 +427,7 @@ static int stream_loop(struct session *s)
 		if (poll(p, (nfds_t)np, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			error("poll: %s", strerror(errno));
+			cli_error("poll: %s", strerror(errno));
 			return EXIT_RUNTIME;
 		}
 		if (isig >= 0 && p[isig].revents)
@@ -484,14 +473,14 @@ int cli_exec_stream(int sock, int in, int out, int err, int sigfd, const char *c
 	s.tx = malloc(TX_CAP);
 	s.inbuf = malloc(AP_MAX_PAYLOAD);
 	if (!s.rx || !s.tx || !s.inbuf) {
-		error("out of memory");
+		cli_error("out of memory");
 		code = EXIT_RUNTIME;
 		goto out;
 	}
 	/* non-blocking writes, so a blocked stdout stalls only the socket, never the loop */
 	if (set_nonblock(sock, &fl_sock) || set_nonblock(out, &fl_out) ||
 	    set_nonblock(err, &fl_err)) {
-		error("fcntl: %s", strerror(errno));
+		cli_error("fcntl: %s", strerror(errno));
 		code = EXIT_RUNTIME;
 		goto out;
 	}
@@ -539,11 +528,11 @@ static int agent_address(const struct registry_entry *e, unsigned timeout_s, uin
 			   &status, &body);
 	if (ret) {
 		if (ret == -EACCES)
-			error("VM '%s': the control socket refused us: %s", e->name, err_msg());
+			cli_error("VM '%s': the control socket refused us: %s", e->name, err_msg());
 		else if (ret == -ETIMEDOUT)
-			error("VM '%s': the VMM did not answer", e->name);
+			cli_error("VM '%s': the VMM did not answer", e->name);
 		else
-			error("VM '%s': the VMM does not answer: %s", e->name, err_msg());
+			cli_error("VM '%s': the VMM does not answer: %s", e->name, err_msg());
 		return cli_exit_for_errno(ret);
 	}
 	if (status == 503) {
@@ -551,18 +540,18 @@ static int agent_address(const struct registry_entry *e, unsigned timeout_s, uin
 		j = json_loads(body, 0, NULL);
 		tok = j ? json_string_value(json_object_get(j, "fault_message")) : NULL;
 		if (tok && strstr(tok, "agent"))
-			error("%s", tok);
+			cli_error("%s", tok);
 		else
-			error("VM '%s' has no agent", e->name);
+			cli_error("VM '%s' has no agent", e->name);
 		json_decref(j);
 		code = EXIT_NO_AGENT;
 	} else if (status == 504) {
-		error("the agent in VM '%s' did not connect within %u s", e->name, timeout_s);
+		cli_error("the agent in VM '%s' did not connect within %u s", e->name, timeout_s);
 		code = EXIT_TIMEOUT;
 	} else if (status != 200) {
 		j = json_loads(body, 0, NULL);
 		tok = j ? json_string_value(json_object_get(j, "fault_message")) : NULL;
-		error("VM '%s': %s", e->name, tok ? tok : "the VMM refused to name its agent");
+		cli_error("VM '%s': %s", e->name, tok ? tok : "the VMM refused to name its agent");
 		json_decref(j);
 		code = cli_exit_for_http_status(status);
 	}
@@ -576,7 +565,7 @@ static int agent_address(const struct registry_entry *e, unsigned timeout_s, uin
 	    jcid < 3 || jcid > AP_MAX_CID || jport < 0 || jport > UINT32_MAX ||
 	    hex_token(tok, token)) {
 		json_decref(j);
-		error("VM '%s': the VMM's answer about its agent is malformed", e->name);
+		cli_error("VM '%s': the VMM's answer about its agent is malformed", e->name);
 		return EXIT_RUNTIME;
 	}
 	*cid = (uint32_t)jcid;
@@ -652,18 +641,13 @@ int cli_exec(int argc, char **argv)
 	if (ret == CLI_HELP_SHOWN)
 		return EXIT_OK;
 	if (ret) {
-		error("%s", err_msg());
+		cli_error("%s", err_msg());
 		return EXIT_BAD_CONFIG;
 	}
-	ret = registry_find(o.name, &e);
+	ret = cli_find_vm(o.name, &e);
 	if (ret) {
 		cli_exec_opts_free(&o);
-		if (ret == -ENOENT) {
-			error("no VM named '%s'", o.name);
-			return EXIT_VM_NOT_FOUND;
-		}
-		error("%s", err_msg());
-		return cli_exit_for_errno(ret);
+		return ret;
 	}
 	code = agent_address(&e, o.timeout_s, &cid, &port, token);
 	if (code) {
@@ -672,7 +656,7 @@ int cli_exec(int argc, char **argv)
 	}
 	sock = connect_agent(cid, port);
 	if (sock < 0) {
-		error("%s", err_msg());
+		cli_error("%s", err_msg());
 		cli_exec_opts_free(&o);
 		return EXIT_RUNTIME;
 	}
@@ -687,7 +671,7 @@ int cli_exec(int argc, char **argv)
 	}
 	ret = send_exec(sock, &o, token, rows, cols);
 	if (ret) {
-		error("%s", err_msg());
+		cli_error("%s", err_msg());
 		close(sock);
 		cli_exec_opts_free(&o);
 		return EXIT_RUNTIME;
@@ -704,7 +688,7 @@ int cli_exec(int argc, char **argv)
 		if (console_raw_terminal(STDIN_FILENO, false) == 0)
 			raw = true;
 		else
-			error("%s (going on without raw mode)", err_msg());
+			cli_error("%s (going on without raw mode)", err_msg());
 	}
 
 	code = cli_exec_stream(sock, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, sigfd, o.cmd[0]);
