@@ -29,7 +29,7 @@ void ctl_init(struct control *c, const struct agent_opts *o, const uint8_t *toke
 	c->backoff_ms = CTL_BACKOFF_MIN_MS;
 	c->retry_at = 0;
 	c->shutdown_mode = -1;
-	rbuf_init(&c->rb);
+	ap_rbuf_init(&c->rb);
 }
 
 static uint32_t local_cid(void)
@@ -55,7 +55,7 @@ static void disconnect(struct control *c, const char *why)
 	c->fd = -1;
 	c->state = CTL_DOWN;
 	c->wlen = c->woff = 0;
-	rbuf_init(&c->rb);
+	ap_rbuf_init(&c->rb);
 	c->retry_at = agent_now_ms() + c->backoff_ms;
 	c->backoff_ms =
 		c->backoff_ms * 2 > CTL_BACKOFF_MAX_MS ? CTL_BACKOFF_MAX_MS : c->backoff_ms * 2;
@@ -240,7 +240,7 @@ static void handle_frames(struct control *c)
 	long n;
 	int r;
 
-	while ((r = rbuf_next(&c->rb, &f)) > 0) {
+	while ((r = ap_rbuf_next(&c->rb, &f)) > 0) {
 		n = disp_control(&f, &ops, c, ack, sizeof(ack), &after);
 		if (n > 0 && !queue(c, ack, (size_t)n)) {
 			disconnect(c, "send queue full");
@@ -284,11 +284,11 @@ void ctl_event(struct control *c, short revents, unsigned sessions)
 		flush(c);
 	if (c->state == CTL_UP && (revents & (POLLIN | POLLHUP | POLLERR))) {
 		size_t room;
-		uint8_t *dst = rbuf_space(&c->rb, &room);
+		uint8_t *dst = ap_rbuf_space(&c->rb, &room);
 		ssize_t n = recv(c->fd, dst, room, 0);
 
 		if (n > 0) {
-			rbuf_fill(&c->rb, (size_t)n);
+			ap_rbuf_fill(&c->rb, (size_t)n);
 			handle_frames(c);
 			flush(c);
 		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {

@@ -28,7 +28,7 @@ struct control {
 	uint64_t retry_at, connect_deadline, report_at;
 	unsigned backoff_ms;
 	struct report_state rs;
-	struct rbuf rb;
+	struct ap_rbuf rb;
 	uint8_t wb[4 * AP_MAX_FRAME];
 	size_t wlen, woff;
 	/* shutdown: ACK first, then ask init, then reboot(2) after a grace period */

@@ -13,44 +13,6 @@
 
 #include "dispatch.h"
 
-/* ---- Frame reassembly --------------------------------------------------- */
-
-void rbuf_init(struct rbuf *r)
-{
-	r->start = 0;
-	r->end = 0;
-}
-
-uint8_t *rbuf_space(struct rbuf *r, size_t *n)
-{
-	if (r->start) {
-		memmove(r->data, r->data + r->start, r->end - r->start);
-		r->end -= r->start;
-		r->start = 0;
-	}
-	*n = sizeof(r->data) - r->end;
-	return r->data + r->end;
-}
-
-void rbuf_fill(struct rbuf *r, size_t n)
-{
-	if (n > sizeof(r->data) - r->end)
-		n = sizeof(r->data) - r->end;
-	r->end += n;
-}
-
-int rbuf_next(struct rbuf *r, struct ap_frame *f)
-{
-	long n = ap_frame_parse(r->data + r->start, r->end - r->start, f);
-
-	if (n < 0)
-		return -EPROTO;
-	if (n == 0)
-		return 0;
-	r->start += (size_t)n;
-	return 1;
-}
-
 /* ---- Control channel ---------------------------------------------------- */
 
 /* Best effort: the REQ_ID of a request the decoder refused, for its ACK. */

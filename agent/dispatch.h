@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * clone-agent's I/O-free decisions: reassembling frames from a byte
- * stream, turning a control frame into an action and its ACK, turning
- * exec-session frames into actions, PATH search, wait status → EXIT.
+ * clone-agent's I/O-free decisions (frames come reassembled by ap_rbuf,
+ * agent_proto.h): turning a control frame into an action and its ACK,
+ * turning exec-session frames into actions, PATH search, wait status →
+ * EXIT.
  * Compiled into the agent and, by #include, into the fuzz target
  * tests/fuzz/fuzz_agent_guest.c (so it must build with glibc and clang).
  */
@@ -14,20 +15,6 @@
 #include <stdint.h>
 
 #include "api/agent_proto.h"
-
-/* ---- Frame reassembly --------------------------------------------------- */
-
-struct rbuf {
-	uint8_t data[AP_MAX_FRAME];
-	size_t start, end;
-};
-
-void rbuf_init(struct rbuf *r);
-/* Room to read into (compacts first); *n is never 0 after a successful rbuf_next. */
-uint8_t *rbuf_space(struct rbuf *r, size_t *n);
-void rbuf_fill(struct rbuf *r, size_t n);
-/* 1 and *f (valid until the next rbuf_space) for a whole frame, 0 for more bytes, -EPROTO. */
-int rbuf_next(struct rbuf *r, struct ap_frame *f);
 
 /* ---- Control channel ---------------------------------------------------- */
 

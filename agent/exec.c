@@ -248,7 +248,7 @@ struct session {
 	int status;
 	uint64_t last_output;
 	/* socket → command */
-	struct rbuf rb;
+	struct ap_rbuf rb;
 	bool sock_eof;
 	const uint8_t *pend; /* STDIN bytes not yet written (points into rb) */
 	size_t pend_len;
@@ -295,7 +295,7 @@ static int handle_frames(struct session *s)
 	int r;
 
 	while (!s->pend) {
-		r = rbuf_next(&s->rb, &f);
+		r = ap_rbuf_next(&s->rb, &f);
 		if (r < 0)
 			return r;
 		if (r == 0)
@@ -485,11 +485,11 @@ static void relay(struct session *s)
 			session_end(s, false);
 		if (isock >= 0 && (p[isock].revents & (POLLIN | POLLHUP | POLLERR)) && !s->pend) {
 			size_t room;
-			uint8_t *dst = rbuf_space(&s->rb, &room);
+			uint8_t *dst = ap_rbuf_space(&s->rb, &room);
 			ssize_t n = room ? recv(s->sock, dst, room, 0) : -1;
 
 			if (n > 0) {
-				rbuf_fill(&s->rb, (size_t)n);
+				ap_rbuf_fill(&s->rb, (size_t)n);
 			} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 				/* The client went away: nobody will read the output. */
 				session_end(s, false);
@@ -550,7 +550,7 @@ static void __attribute__((noreturn)) session_main(int sock, const uint8_t token
 	memset(s, 0, sizeof(*s));
 	s->sock = sock;
 	s->in_fd = s->out_fd = s->err_fd = -1;
-	rbuf_init(&s->rb);
+	ap_rbuf_init(&s->rb);
 	set_nonblock(sock, true);
 
 	/* 1. EXEC, within FIRST_FRAME_MS. */
@@ -561,7 +561,7 @@ static void __attribute__((noreturn)) session_main(int sock, const uint8_t token
 		struct pollfd pfd = { .fd = sock, .events = POLLIN };
 		ssize_t got;
 
-		r = rbuf_next(&s->rb, &f);
+		r = ap_rbuf_next(&s->rb, &f);
 		if (r > 0)
 			break;
 		if (r < 0) {
@@ -574,14 +574,14 @@ static void __attribute__((noreturn)) session_main(int sock, const uint8_t token
 			finish(sock);
 			_exit(0);
 		}
-		dst = rbuf_space(&s->rb, &room);
+		dst = ap_rbuf_space(&s->rb, &room);
 		got = recv(sock, dst, room, 0);
 		if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
 			close(sock);
 			_exit(0);
 		}
 		if (got > 0)
-			rbuf_fill(&s->rb, (size_t)got);
+			ap_rbuf_fill(&s->rb, (size_t)got);
 	}
 	r = disp_exec_first(&f, token, &ex, &err);
 	if (r) {

@@ -36,44 +36,10 @@ struct agent_host {
 	struct ap_report report;
 	uint64_t report_ns;
 	uint32_t next_req;
-	struct agent_rx rx;
+	struct ap_rbuf rx;
 	uint8_t out[AGENT_OUT_MAX];
 	size_t out_len;
 };
-
-int agent_rx_feed(struct agent_rx *rx, const void *data, size_t n,
-		  int (*fn)(void *opaque, const struct ap_frame *f), void *opaque)
-{
-	const uint8_t *p = data;
-
-	while (n) {
-		size_t take = MIN(n, sizeof(rx->buf) - rx->len);
-		size_t off = 0;
-
-		/* Never: what stays behind is less than a whole frame, half the buffer. */
-		if (take == 0)
-			return -EPROTO;
-		memcpy(rx->buf + rx->len, p, take);
-		rx->len += take;
-		p += take;
-		n -= take;
-		for (;;) {
-			struct ap_frame f;
-			long used = ap_frame_parse(rx->buf + off, rx->len - off, &f);
-
-			if (used < 0)
-				return -EPROTO;
-			if (used == 0)
-				break;
-			if (fn(opaque, &f))
-				return -EPROTO;
-			off += (size_t)used;
-		}
-		memmove(rx->buf, rx->buf + off, rx->len - off);
-		rx->len -= off;
-	}
-	return 0;
-}
 
 static void drop_conn(struct agent_host *a, const char *why)
 {
@@ -87,7 +53,7 @@ static void drop_conn(struct agent_host *a, const char *why)
 	close(a->conn_fd);
 	a->conn_fd = -1;
 	a->hello_seen = false;
-	a->rx.len = 0;
+	ap_rbuf_init(&a->rx);
 	a->out_len = 0;
 	if (was_ready && a->cfg.changed)
 		a->cfg.changed(a->cfg.opaque);
@@ -191,14 +157,17 @@ static int on_frame(void *opaque, const struct ap_frame *f)
 static void on_conn(void *opaque, uint32_t events)
 {
 	struct agent_host *a = opaque;
-	uint8_t buf[16384];
 
 	if (events & EPOLLOUT)
 		flush_out(a);
 	if (a->conn_fd < 0 || !(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return;
 	for (int i = 0; i < 16 && a->conn_fd >= 0; i++) {
-		ssize_t n = recv(a->conn_fd, buf, sizeof(buf), MSG_DONTWAIT);
+		struct ap_frame f;
+		size_t room;
+		uint8_t *dst = ap_rbuf_space(&a->rx, &room);
+		ssize_t n = recv(a->conn_fd, dst, room, MSG_DONTWAIT);
+		int r;
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -208,7 +177,11 @@ static void on_conn(void *opaque, uint32_t events)
 			drop_conn(a, n < 0 ? strerror(errno) : NULL);
 			return;
 		}
-		if (agent_rx_feed(&a->rx, buf, (size_t)n, on_frame, a)) {
+		ap_rbuf_fill(&a->rx, (size_t)n);
+		while ((r = ap_rbuf_next(&a->rx, &f)) > 0)
+			if (on_frame(a, &f))
+				break;
+		if (r) {
 			drop_conn(a, "protocol error");
 			return;
 		}

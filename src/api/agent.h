@@ -20,20 +20,6 @@
 struct evloop;
 struct agent_host;
 
-/* Stream reassembly of frames: bounded, I/O-free (fuzzed through fuzz_agent_host). */
-struct agent_rx {
-	uint8_t buf[2 * AP_MAX_FRAME];
-	size_t len;
-};
-
-/*
- * Feed n bytes; every whole frame goes to fn(opaque, frame).  Returns 0, or
- * -EPROTO when the stream is broken (an invalid header) or fn returned
- * non-zero: the connection must be closed.
- */
-int agent_rx_feed(struct agent_rx *rx, const void *data, size_t n,
-		  int (*fn)(void *opaque, const struct ap_frame *f), void *opaque);
-
 struct agent_host_config {
 	uint32_t cid;	      /* the guest's CID */
 	uint32_t port;	      /* 0: AP_HOST_PORT(cid) */

@@ -952,3 +952,41 @@ const char *ap_type_name(uint16_t type)
 	}
 	return "?";
 }
+
+/* ---- Frame reassembly ---------------------------------------------------- */
+
+void ap_rbuf_init(struct ap_rbuf *r)
+{
+	r->start = 0;
+	r->end = 0;
+}
+
+uint8_t *ap_rbuf_space(struct ap_rbuf *r, size_t *n)
+{
+	if (r->start) {
+		memmove(r->data, r->data + r->start, r->end - r->start);
+		r->end -= r->start;
+		r->start = 0;
+	}
+	*n = sizeof(r->data) - r->end;
+	return r->data + r->end;
+}
+
+void ap_rbuf_fill(struct ap_rbuf *r, size_t n)
+{
+	if (n > sizeof(r->data) - r->end)
+		n = sizeof(r->data) - r->end;
+	r->end += n;
+}
+
+int ap_rbuf_next(struct ap_rbuf *r, struct ap_frame *f)
+{
+	long n = ap_frame_parse(r->data + r->start, r->end - r->start, f);
+
+	if (n < 0)
+		return -EPROTO;
+	if (n == 0)
+		return 0;
+	r->start += (size_t)n;
+	return 1;
+}

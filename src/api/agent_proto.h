@@ -163,6 +163,23 @@ void ap_put_raw(struct ap_msg *m, const void *p, size_t n);
 /* Write the header's length; returns the frame's total size or -EMSGSIZE. */
 long ap_msg_finish(struct ap_msg *m);
 
+/*
+ * Frames reassembled from a byte stream (either end of a connection): read
+ * into ap_rbuf_space(), account with ap_rbuf_fill(), then take whole frames
+ * with ap_rbuf_next().  One frame of any legal size always fits.
+ */
+struct ap_rbuf {
+	uint8_t data[AP_MAX_FRAME];
+	size_t start, end;
+};
+
+void ap_rbuf_init(struct ap_rbuf *r);
+/* Room to read into (compacts first); *n is never 0 after a successful ap_rbuf_next. */
+uint8_t *ap_rbuf_space(struct ap_rbuf *r, size_t *n);
+void ap_rbuf_fill(struct ap_rbuf *r, size_t n);
+/* 1 and *f (valid until the next ap_rbuf_space) for a whole frame, 0 for more bytes, -EPROTO. */
+int ap_rbuf_next(struct ap_rbuf *r, struct ap_frame *f);
+
 /* ---- Fields ------------------------------------------------------------ */
 
 struct ap_field {

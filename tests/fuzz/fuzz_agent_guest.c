@@ -16,7 +16,7 @@
 
 /* The token the seed corpus was generated with: bytes 0x41 ('A'). */
 static uint8_t token[AP_TOKEN_LEN];
-static struct rbuf rb;
+static struct ap_rbuf rb;
 
 static int fake_identity(void *opaque, const struct ap_identity *id, char *msg, size_t cap)
 {
@@ -106,20 +106,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	chunk = (size_t)data[0] * 61 + 1;
 	data++;
 	size--;
-	rbuf_init(&rb);
+	ap_rbuf_init(&rb);
 	while (size) {
 		size_t room, n;
-		uint8_t *dst = rbuf_space(&rb, &room);
+		uint8_t *dst = ap_rbuf_space(&rb, &room);
 
 		if (!room)
 			abort(); /* a parsed-out buffer always has room */
 		n = size < chunk ? size : chunk;
 		n = n < room ? n : room;
 		memcpy(dst, data, n);
-		rbuf_fill(&rb, n);
+		ap_rbuf_fill(&rb, n);
 		data += n;
 		size -= n;
-		while ((r = rbuf_next(&rb, &f)) > 0)
+		while ((r = ap_rbuf_next(&rb, &f)) > 0)
 			one(&f, &first);
 		if (r < 0)
 			return 0; /* the agent closes the connection */

@@ -5,15 +5,14 @@
  * split into frames with ap_frame_parse() and each frame is decoded with
  * the host-side decoder of its type (HELLO, REPORT, ACK, STARTED, EXIT,
  * ERROR); whatever decodes is encoded again and must decode to the same
- * values.  The same bytes then go through the VMM's own reassembly
- * (agent_rx_feed() of src/api/agent.c) in chunks whose sizes the input
- * picks, which must yield the same frames.  Single-threaded.
+ * values.  The same bytes then go through the stream reassembly both ends
+ * use (ap_rbuf) in chunks whose sizes the input picks, which must yield
+ * the same frames.  Single-threaded.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/agent.h"
 #include "api/agent_proto.h"
 
 static uint8_t out[AP_MAX_FRAME];
@@ -109,14 +108,33 @@ static void one(const struct ap_frame *f)
 	}
 }
 
-static struct agent_rx rx;
+static struct ap_rbuf rx;
 static unsigned direct_frames, stream_frames;
 
-static int on_stream_frame(void *opaque, const struct ap_frame *f)
+/* Feed n bytes to rx, taking every whole frame; false once the stream is broken. */
+static bool feed(const uint8_t *p, size_t n)
 {
-	stream_frames++;
-	one(f);
-	return 0;
+	while (n) {
+		struct ap_frame f;
+		size_t room;
+		uint8_t *dst = ap_rbuf_space(&rx, &room);
+		size_t take = n < room ? n : room;
+		int r;
+
+		memcpy(dst, p, take);
+		ap_rbuf_fill(&rx, take);
+		p += take;
+		n -= take;
+		while ((r = ap_rbuf_next(&rx, &f)) > 0) {
+			stream_frames++;
+			one(&f);
+		}
+		if (r < 0)
+			return false;
+		if (!take)
+			abort(); /* a whole frame always fits */
+	}
+	return true;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -144,13 +162,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size && ap_frame_parse(data, size, &f) < 0)
 		broken = true;
 
-	rx.len = 0;
+	ap_rbuf_init(&rx);
 	while (off < all_size) {
 		size_t chunk = 1 + (all[off] % 97) * 37;
 
 		if (chunk > all_size - off)
 			chunk = all_size - off;
-		if (agent_rx_feed(&rx, all + off, chunk, on_stream_frame, NULL))
+		if (!feed(all + off, chunk))
 			break;
 		off += chunk;
 	}

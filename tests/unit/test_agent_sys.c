@@ -286,7 +286,7 @@ Test(agent_dispatch, control)
 
 Test(agent_dispatch, rbuf_reassembly)
 {
-	static struct rbuf rb;
+	static struct ap_rbuf rb;
 	struct ap_frame f;
 	uint8_t stream[64];
 	size_t room, len = 0;
@@ -296,24 +296,24 @@ Test(agent_dispatch, rbuf_reassembly)
 	len += (size_t)n;
 	n = ap_encode_data(stream + len, sizeof(stream) - len, AP_STDIN, "abc", 3);
 	len += (size_t)n;
-	rbuf_init(&rb);
+	ap_rbuf_init(&rb);
 	/* one byte at a time */
 	int frames = 0;
 	for (size_t i = 0; i < len; i++) {
-		uint8_t *dst = rbuf_space(&rb, &room);
+		uint8_t *dst = ap_rbuf_space(&rb, &room);
 
 		cr_assert_geq(room, 1);
 		*dst = stream[i];
-		rbuf_fill(&rb, 1);
-		while (rbuf_next(&rb, &f) == 1)
+		ap_rbuf_fill(&rb, 1);
+		while (ap_rbuf_next(&rb, &f) == 1)
 			frames++;
 	}
 	cr_assert_eq(frames, 2);
 	cr_assert_eq(f.type, AP_STDIN);
 	cr_assert_eq(memcmp(f.payload, "abc", 3), 0);
 	/* a bad header */
-	uint8_t *dst = rbuf_space(&rb, &room);
+	uint8_t *dst = ap_rbuf_space(&rb, &room);
 	memset(dst, 0xff, 8);
-	rbuf_fill(&rb, 8);
-	cr_assert_eq(rbuf_next(&rb, &f), -EPROTO);
+	ap_rbuf_fill(&rb, 8);
+	cr_assert_eq(ap_rbuf_next(&rb, &f), -EPROTO);
 }
