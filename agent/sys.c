@@ -364,6 +364,42 @@ static int first_iface(char *name, size_t cap)
 	return r;
 }
 
+/* The interface whose hardware address is mac ("02:00:00:00:00:01"). */
+static int iface_by_mac(const char *mac, char *name, size_t cap)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	unsigned v[6];
+	int s, r = -ENODEV;
+
+	if (sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
+		r = -EINVAL;
+	if (!ifs || r == -EINVAL) {
+		if (ifs)
+			if_freenameindex(ifs);
+		return ifs ? r : -errno;
+	}
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	for (i = ifs; s >= 0 && i->if_index; i++) {
+		struct ifreq ifr;
+		bool same = true;
+
+		memset(&ifr, 0, sizeof(ifr));
+		if (!scopy(ifr.ifr_name, sizeof(ifr.ifr_name), i->if_name) ||
+		    ioctl(s, SIOCGIFHWADDR, &ifr) < 0)
+			continue;
+		for (unsigned b = 0; b < 6; b++)
+			same &= (uint8_t)ifr.ifr_hwaddr.sa_data[b] == v[b];
+		if (same && scopy(name, cap, i->if_name)) {
+			r = 0;
+			break;
+		}
+	}
+	if (s >= 0)
+		close(s);
+	if_freenameindex(ifs);
+	return r;
+}
+
 static void set_sin(struct sockaddr *sa, uint32_t addr)
 {
 	struct sockaddr_in sin;
@@ -488,7 +524,12 @@ int asys_identity(const struct ap_identity *id, char *msg, size_t cap)
 			 "nameserver %s\n", id->dns[i]);
 	}
 	if (id->nr_addrs || id->gateway[0]) {
-		if (id->iface[0]) {
+		if (id->mac[0]) {
+			if ((r = iface_by_mac(id->mac, iface, IFNAMSIZ - 3)) < 0) {
+				snprintf(msg, cap, "no interface with MAC %.17s", id->mac);
+				return r;
+			}
+		} else if (id->iface[0]) {
 			if (strlen(id->iface) >= IFNAMSIZ - 3 || strchr(id->iface, '/') ||
 			    strchr(id->iface, ':') || !if_nametoindex(id->iface)) {
 				snprintf(msg, cap, "no interface \"%.32s\"", id->iface);

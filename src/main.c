@@ -56,7 +56,8 @@ static const struct {
 } commands[] = {
 	{ "list", cli_list },	  { "status", cli_status }, { "exec", cli_exec },
 	{ "attach", cli_attach }, { "pause", cli_pause },   { "resume", cli_resume },
-	{ "stop", cli_stop },	  { "kill", cli_kill },
+	{ "stop", cli_stop },	  { "kill", cli_kill },	    { "net", cli_net },
+	{ "limit", cli_limit },
 };
 
 static void usage(FILE *f)
@@ -74,6 +75,8 @@ static void usage(FILE *f)
 		   "  resume     resume a paused VM\n"
 		   "  stop       shut a VM down (SIGKILL after --timeout)\n"
 		   "  kill       SIGKILL a VM\n"
+		   "  net        the host bridge of --net: up, down, status\n"
+		   "  limit      change a running VM's disk or NIC rate limits\n"
 		   "\n"
 		   "  -h, --help     show this help\n"
 		   "  -V, --version  show the version\n");

@@ -31,6 +31,10 @@ struct agent_host {
 	int listen_fd;
 	int conn_fd;
 	bool hello_seen;
+	uint32_t identity_first, identity_last; /* req ids of the IDENTITYs sent after HELLO */
+	unsigned identity_pending;		/* of them, not acknowledged yet */
+	struct ap_identity *nets;
+	unsigned nr_nets;
 	struct ap_hello hello;
 	bool has_report;
 	struct ap_report report;
@@ -43,7 +47,7 @@ struct agent_host {
 
 static void drop_conn(struct agent_host *a, const char *why)
 {
-	bool was_ready = a->hello_seen;
+	bool was_ready = agent_host_ready(a);
 
 	if (a->conn_fd < 0)
 		return;
@@ -53,6 +57,7 @@ static void drop_conn(struct agent_host *a, const char *why)
 	close(a->conn_fd);
 	a->conn_fd = -1;
 	a->hello_seen = false;
+	a->identity_pending = 0;
 	ap_rbuf_init(&a->rx);
 	a->out_len = 0;
 	if (was_ready && a->cfg.changed)
@@ -93,16 +98,35 @@ static int queue_frame(struct agent_host *a, const uint8_t *frame, long len)
 	return a->conn_fd >= 0 ? 0 : err_setx(-EIO, "the guest agent connection broke");
 }
 
+static void send_one_identity(struct agent_host *a, struct ap_identity *id)
+{
+	uint8_t buf[2048];
+
+	id->req_id = ++a->next_req;
+	if (!a->identity_pending++)
+		a->identity_first = id->req_id;
+	a->identity_last = id->req_id;
+	if (queue_frame(a, buf, ap_encode_identity(buf, sizeof(buf), id))) {
+		log_warn_rl("sending the identity: %s", err_msg());
+		a->identity_pending--;
+	}
+}
+
+/* The hostname, then each NIC's network identity; the agent acknowledges each. */
 static void send_identity(struct agent_host *a)
 {
-	struct ap_identity id = { .req_id = ++a->next_req };
-	uint8_t buf[1024];
+	struct ap_identity id;
 
-	if (!a->hostname[0])
-		return;
-	snprintf(id.hostname, sizeof(id.hostname), "%s", a->hostname);
-	if (queue_frame(a, buf, ap_encode_identity(buf, sizeof(buf), &id)))
-		log_warn_rl("sending the identity: %s", err_msg());
+	a->identity_pending = 0;
+	if (a->hostname[0]) {
+		memset(&id, 0, sizeof(id));
+		snprintf(id.hostname, sizeof(id.hostname), "%s", a->hostname);
+		send_one_identity(a, &id);
+	}
+	for (unsigned i = 0; i < a->nr_nets && a->conn_fd >= 0; i++) {
+		id = a->nets[i];
+		send_one_identity(a, &id);
+	}
 }
 
 static int on_frame(void *opaque, const struct ap_frame *f)
@@ -125,7 +149,7 @@ static int on_frame(void *opaque, const struct ap_frame *f)
 		a->hello_seen = true;
 		log_info("agent %s ready (kernel %s)", a->hello.agent_version, a->hello.kernel);
 		send_identity(a);
-		if (first && a->cfg.changed)
+		if (first && agent_host_ready(a) && a->cfg.changed)
 			a->cfg.changed(a->cfg.opaque);
 		return 0;
 	}
@@ -146,6 +170,10 @@ static int on_frame(void *opaque, const struct ap_frame *f)
 			log_warn_rl("agent: %s request %u failed: %s (%d)",
 				    ap_type_name(ack.req_type), ack.req_id, ack.message,
 				    ack.status);
+		if (ack.req_type == AP_IDENTITY && a->identity_pending &&
+		    ack.req_id - a->identity_first <= a->identity_last - a->identity_first &&
+		    !--a->identity_pending && a->cfg.changed)
+			a->cfg.changed(a->cfg.opaque); /* ready now */
 		return 0;
 	default:
 		/* Unknown types are skipped: a newer agent may say more. */
@@ -229,6 +257,16 @@ int agent_host_create(struct evloop *loop, const struct agent_host_config *cfg,
 	if (cfg->hostname)
 		snprintf(a->hostname, sizeof(a->hostname), "%s", cfg->hostname);
 	a->cfg.hostname = NULL;
+	if (cfg->nr_nets) {
+		a->nets = calloc(cfg->nr_nets, sizeof(*a->nets));
+		if (!a->nets) {
+			free(a);
+			return err_set(-ENOMEM, "agent");
+		}
+		memcpy(a->nets, cfg->nets, cfg->nr_nets * sizeof(*a->nets));
+		a->nr_nets = cfg->nr_nets;
+	}
+	a->cfg.nets = NULL;
 	addr.svm_port = cfg->port ? cfg->port : AP_HOST_PORT(cfg->cid);
 	a->listen_fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (a->listen_fd < 0) {
@@ -252,6 +290,7 @@ int agent_host_create(struct evloop *loop, const struct agent_host_config *cfg,
 fail:
 	if (a->listen_fd >= 0)
 		close(a->listen_fd);
+	free(a->nets);
 	free(a);
 	return ret;
 }
@@ -264,12 +303,13 @@ void agent_host_destroy(struct agent_host *a)
 	drop_conn(a, NULL);
 	evl_del(a->loop, a->listen_fd);
 	close(a->listen_fd);
+	free(a->nets);
 	free(a);
 }
 
 bool agent_host_ready(const struct agent_host *a)
 {
-	return a && a->hello_seen;
+	return a && a->hello_seen && !a->identity_pending;
 }
 
 const struct ap_hello *agent_host_hello(const struct agent_host *a)

@@ -25,6 +25,14 @@ struct agent_host_config {
 	uint32_t port;	      /* 0: AP_HOST_PORT(cid) */
 	uint32_t peer_cid;    /* 0: cid (tests on vsock loopback pass 1) */
 	const char *hostname; /* sent in IDENTITY after every HELLO, or NULL */
+	/*
+	 * Network identities (one per NIC: mac, addresses, gateway, DNS), each
+	 * sent in its own IDENTITY after the hostname's.  Copied.  The agent
+	 * counts as ready once it has acknowledged all of them, so `clone exec`
+	 * finds the guest's network configured.
+	 */
+	const struct ap_identity *nets;
+	unsigned nr_nets;
 	/* The agent connected (said HELLO) or went away (any thread may not call). */
 	void (*changed)(void *opaque);
 	void *opaque;
@@ -38,6 +46,7 @@ int agent_host_create(struct evloop *loop, const struct agent_host_config *cfg,
 		      struct agent_host **out);
 void agent_host_destroy(struct agent_host *a);
 
+/* The agent said HELLO and acknowledged the identities sent after it. */
 bool agent_host_ready(const struct agent_host *a);
 /* The last HELLO, or NULL before the first. */
 const struct ap_hello *agent_host_hello(const struct agent_host *a);

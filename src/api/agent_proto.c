@@ -451,6 +451,9 @@ int ap_decode_identity(const struct ap_frame *f, struct ap_identity *out)
 		case AP_T_IFACE:
 			e = field_str(&fld, out->iface, sizeof(out->iface));
 			break;
+		case AP_T_MAC:
+			e = field_str(&fld, out->mac, sizeof(out->mac));
+			break;
 		case AP_T_GATEWAY:
 			e = field_str(&fld, out->gateway, sizeof(out->gateway));
 			break;
@@ -799,6 +802,8 @@ long ap_encode_identity(uint8_t *buf, size_t cap, const struct ap_identity *id)
 		ap_put_str(&m, AP_T_HOSTNAME, id->hostname);
 	if (id->iface[0])
 		ap_put_str(&m, AP_T_IFACE, id->iface);
+	if (id->mac[0])
+		ap_put_str(&m, AP_T_MAC, id->mac);
 	for (unsigned i = 0; i < id->nr_addrs && i < AP_MAX_ADDRS; i++)
 		ap_put_str(&m, AP_T_ADDRESS, id->addrs[i]);
 	if (id->gateway[0])

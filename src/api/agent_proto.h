@@ -109,6 +109,7 @@ enum ap_tag {
 	AP_T_TERM_SIGNAL = 35,	/* u32: the signal that ended the command */
 	AP_T_CORE = 36,		/* u8: it dumped core */
 	AP_T_IFACE = 37,	/* string: the interface ADDRESS applies to (default: the first) */
+	AP_T_MAC = 38,		/* string "02:00:00:00:00:01": the interface with this MAC */
 };
 
 enum ap_shutdown_mode {
@@ -242,6 +243,7 @@ struct ap_identity {
 	char addrs[AP_MAX_ADDRS][64];
 	unsigned nr_addrs;
 	char iface[32];
+	char mac[18]; /* the interface is the one with this MAC (takes precedence over iface) */
 	char gateway[64];
 	char dns[4][64];
 	unsigned nr_dns;

@@ -8,6 +8,11 @@
  * http.c reports that the client went away (http_conn_on_close), whichever
  * comes first, so no answer can reach a closed connection.
  * Error texts follow Firecracker's where it has one (firecracker-api.md §1).
+ * Rate limits: PATCH /drives/{id} and /network-interfaces/{id} take
+ * Firecracker's RateLimiter objects ({"bandwidth": TokenBucket, "ops":
+ * TokenBucket}, TokenBucket = {size, one_time_burst, refill_time in ms});
+ * a missing or null limiter is left as it is, a missing bucket (or one of
+ * size 0 or refill_time 0, as in Firecracker) does not limit.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -147,9 +152,146 @@ static const char *get_string(struct http_conn *conn, json_t *o, const char *key
 	return json_string_value(v);
 }
 
+/* ---- rate limiters (Firecracker's RateLimiter and TokenBucket) ---- */
+
+static void reply_deser(struct http_conn *conn, const char *what, const char *detail)
+{
+	http_reply_error(conn, 400,
+			 "An error occurred when deserializing the json body of a request: %s%s.",
+			 what, detail);
+}
+
+/* A TokenBucket; 0, or -EINVAL after answering 400. */
+static int parse_bucket(struct http_conn *conn, json_t *o, const char *where,
+			struct rl_bucket_config *out)
+{
+	static const char *const fields[] = { "size", "one_time_burst", "refill_time", NULL };
+	uint64_t *dst[] = { &out->size, &out->one_time_burst, &out->refill_ms };
+	char what[96];
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(o)) {
+		snprintf(what, sizeof(what), "`%s`", where);
+		reply_deser(conn, what, " must be an object");
+		return -EINVAL;
+	}
+	if (check_fields(conn, o, fields))
+		return -EINVAL;
+	for (size_t i = 0; fields[i]; i++) {
+		json_t *v = json_object_get(o, fields[i]);
+
+		snprintf(what, sizeof(what), "`%s.%s`", where, fields[i]);
+		if (!v) {
+			if (i == 1)
+				continue; /* one_time_burst is optional */
+			reply_deser(conn, "missing field ", what);
+			return -EINVAL;
+		}
+		if (!json_is_integer(v) || json_integer_value(v) < 0) {
+			reply_deser(conn, what, " must be a non-negative integer");
+			return -EINVAL;
+		}
+		*dst[i] = (uint64_t)json_integer_value(v);
+	}
+	/* Firecracker: a bucket of size 0 or refill_time 0 does not limit. */
+	if (!out->size || !out->refill_ms)
+		memset(out, 0, sizeof(*out));
+	return 0;
+}
+
+/*
+ * The RateLimiter at o[key] into *out; *present false when it is missing or
+ * null (the limiter stays as it is).  0, or -EINVAL after answering 400.
+ */
+static int parse_limiter(struct http_conn *conn, json_t *o, const char *key, struct rl_config *out,
+			 bool *present)
+{
+	static const char *const fields[] = { "bandwidth", "ops", NULL };
+	json_t *v = json_object_get(o, key);
+	char where[64];
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	*present = v && !json_is_null(v);
+	if (!*present)
+		return 0;
+	if (!json_is_object(v)) {
+		snprintf(where, sizeof(where), "`%s`", key);
+		reply_deser(conn, where, " must be an object");
+		return -EINVAL;
+	}
+	if (check_fields(conn, v, fields))
+		return -EINVAL;
+	for (size_t i = 0; fields[i]; i++) {
+		json_t *b = json_object_get(v, fields[i]);
+
+		if (!b || json_is_null(b))
+			continue; /* a missing bucket does not limit */
+		snprintf(where, sizeof(where), "%s.%s", key, fields[i]);
+		ret = parse_bucket(conn, b, where, i ? &out->ops : &out->bytes);
+		if (ret)
+			return ret;
+	}
+	err_clear();
+	if (rl_check(out)) {
+		http_reply_error(conn, 400, "%s: %s", key, err_msg());
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A device id from the path or a body: [A-Za-z0-9_.-], 1..64 characters. */
+static bool id_ok(const char *id)
+{
+	size_t n = strlen(id);
+
+	return n >= 1 && n <= 64 &&
+	       strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			  "0123456789_.-") == n;
+}
+
+/*
+ * Check the path's id against the body's id_key; answers 400 and returns
+ * NULL on a mismatch, else the id.
+ */
+static const char *check_ids(struct http_conn *conn, json_t *o, const char *path_id,
+			     const char *id_key)
+{
+	const char *body_id = get_string(conn, o, id_key);
+
+	if (!body_id)
+		return NULL;
+	if (strcmp(body_id, path_id)) {
+		reply_bad(conn, "The id from the path does not match the id from the body!");
+		return NULL;
+	}
+	return path_id;
+}
+
+/* A rate-limit op's result: 204, 404 (-ENOENT), 400 (-EINVAL), or 409/500. */
+static void reply_limits(struct http_conn *conn, int ret)
+{
+	if (!ret)
+		http_reply(conn, 204, NULL);
+	else if (ret == -ENOENT)
+		http_reply_error(conn, 404, "%s", err_msg());
+	else if (ret == -EINVAL)
+		http_reply_error(conn, 400, "%s", err_msg());
+	else
+		reply_op_error(conn, ret);
+}
+
 /* ---- routes ---- */
 
 /* Fill info or answer 500; 0 on success. */
+static void put_info(struct api_vm_info *info)
+{
+	json_decref(info->agent_info);
+	json_decref(info->net);
+	info->agent_info = info->net = NULL;
+}
+
+/* The VM's info; on success the caller put_info()s it after answering. */
 static int get_info(struct api_server *s, struct http_conn *conn, struct api_vm_info *info)
 {
 	int ret;
@@ -157,8 +299,10 @@ static int get_info(struct api_server *s, struct http_conn *conn, struct api_vm_
 	memset(info, 0, sizeof(*info));
 	err_clear();
 	ret = s->ops->info(s->opaque, info);
-	if (ret)
+	if (ret) {
+		put_info(info);
 		reply_op_error(conn, ret);
+	}
 	return ret;
 }
 
@@ -177,6 +321,7 @@ static void get_root(struct api_server *s, struct http_conn *conn, const struct 
 		   json_pack("{s:s, s:o, s:o, s:s}", "app_name", "clone", "id",
 			     str_or_null(info.name), "state", str_or_null(info.state),
 			     "vmm_version", CLONE_VERSION));
+	put_info(&info);
 }
 
 static void get_version(struct api_server *s, struct http_conn *conn,
@@ -196,6 +341,7 @@ static void get_machine_config(struct api_server *s, struct http_conn *conn,
 		   json_pack("{s:I, s:I, s:b, s:b, s:s}", "vcpu_count", (json_int_t)info.vcpus,
 			     "mem_size_mib", (json_int_t)info.mem_mib, "smt", 0,
 			     "track_dirty_pages", 0, "huge_pages", "None"));
+	put_info(&info);
 }
 
 static void get_status(struct api_server *s, struct http_conn *conn, const struct http_request *req)
@@ -213,6 +359,11 @@ static void get_status(struct api_server *s, struct http_conn *conn, const struc
 		      (json_int_t)info.cid, "console", str_or_null(info.console), "log",
 		      str_or_null(info.log), "agent", str_or_null(info.agent), "agent_info",
 		      info.agent_info ? info.agent_info : json_null());
+	if (o && info.net)
+		json_object_set(o, "net", info.net);
+	else if (o)
+		json_object_set_new(o, "net", json_array());
+	put_info(&info);
 	reply_json(conn, 200, o);
 }
 
@@ -299,6 +450,64 @@ static void put_actions(struct api_server *s, struct http_conn *conn,
 				 "`PowerButton`, `Kill`.",
 				 action);
 	}
+out:
+	json_decref(o);
+}
+
+/* PATCH /drives/{drive_id}: {"drive_id", "rate_limiter"} */
+static void patch_drive(struct api_server *s, struct http_conn *conn,
+			const struct http_request *req, const char *id)
+{
+	static const char *const fields[] = { "drive_id", "rate_limiter", NULL };
+	struct rl_config rl;
+	bool has_rl;
+	json_t *o;
+
+	if (!s->ops->set_drive_limits) {
+		reply_bad(conn, "Updating drives is not supported by this VMM.");
+		return;
+	}
+	o = parse_body(conn, req);
+	if (!o)
+		return;
+	if (json_object_get(o, "path_on_host")) {
+		reply_bad(conn, "Updating path_on_host is not supported: only rate_limiter can be "
+				"changed.");
+		goto out;
+	}
+	if (check_fields(conn, o, fields) || !check_ids(conn, o, id, "drive_id") ||
+	    parse_limiter(conn, o, "rate_limiter", &rl, &has_rl))
+		goto out;
+	err_clear();
+	reply_limits(conn, s->ops->set_drive_limits(s->opaque, id, has_rl ? &rl : NULL));
+out:
+	json_decref(o);
+}
+
+/* PATCH /network-interfaces/{iface_id}: {"iface_id", "rx_rate_limiter", "tx_rate_limiter"} */
+static void patch_net(struct api_server *s, struct http_conn *conn, const struct http_request *req,
+		      const char *id)
+{
+	static const char *const fields[] = { "iface_id", "rx_rate_limiter", "tx_rate_limiter",
+					      NULL };
+	struct rl_config rx, tx;
+	bool has_rx, has_tx;
+	json_t *o;
+
+	if (!s->ops->set_net_limits) {
+		reply_bad(conn, "Updating network interfaces is not supported by this VMM.");
+		return;
+	}
+	o = parse_body(conn, req);
+	if (!o)
+		return;
+	if (check_fields(conn, o, fields) || !check_ids(conn, o, id, "iface_id") ||
+	    parse_limiter(conn, o, "rx_rate_limiter", &rx, &has_rx) ||
+	    parse_limiter(conn, o, "tx_rate_limiter", &tx, &has_tx))
+		goto out;
+	err_clear();
+	reply_limits(conn, s->ops->set_net_limits(s->opaque, id, has_rx ? &rx : NULL,
+						  has_tx ? &tx : NULL));
 out:
 	json_decref(o);
 }
@@ -449,6 +658,17 @@ void api_agent_changed(struct api_server *s)
 
 typedef void (*route_fn)(struct api_server *s, struct http_conn *conn,
 			 const struct http_request *req);
+/* A route whose path ends in an {id} segment: id is that segment. */
+typedef void (*id_route_fn)(struct api_server *s, struct http_conn *conn,
+			    const struct http_request *req, const char *id);
+
+static const struct id_route {
+	const char *method, *prefix; /* the path up to and with the '/' before {id} */
+	id_route_fn fn;
+} id_routes[] = {
+	{ "PATCH", "/drives/", patch_drive },
+	{ "PATCH", "/network-interfaces/", patch_net },
+};
 
 static const struct route {
 	const char *method, *path;
@@ -479,6 +699,26 @@ static void handle(void *opaque, struct http_conn *conn, const struct http_reque
 		log_debug("%s %s (uid %u pid %d)", req->method, req->path, (unsigned)req->uid,
 			  (int)req->pid);
 		r->fn(s, conn, req);
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(id_routes); i++) {
+		const struct id_route *r = &id_routes[i];
+		size_t n = strlen(r->prefix);
+		const char *id = req->path + n;
+
+		if (strcmp(r->method, req->method) || strncmp(r->prefix, req->path, n) || !*id ||
+		    strchr(id, '/'))
+			continue;
+		log_debug("%s %s (uid %u pid %d)", req->method, req->path, (unsigned)req->uid,
+			  (int)req->pid);
+		if (!id_ok(id)) {
+			http_reply_error(conn, 400,
+					 "Invalid id `%.80s`: expected 1 to 64 of "
+					 "A-Z a-z 0-9 _ . -",
+					 id);
+			return;
+		}
+		r->fn(s, conn, req, id);
 		return;
 	}
 	/* The path is the peer's: keep the message (and its log) short. */

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/ratelimit.h"
 #include "vmm/evloop.h"
 
 struct api_agent_endpoint {
@@ -31,10 +32,11 @@ struct api_vm_info {
 	uint64_t created; /* Unix s */
 	uint64_t cid;	  /* 0: no vsock */
 	const char *console;
-	const char *log;    /* paths or NULL */
-	const char *agent;  /* "connected", "waiting", "absent", "disabled" */
-	json_t *agent_info; /* NULL or an object: the agent's hello and last report;
-			     * borrowed: server.c takes its own reference */
+	const char *log;   /* paths or NULL */
+	const char *agent; /* "connected", "waiting", "absent", "disabled" */
+	/* NULL or objects; new references that server.c releases after the answer. */
+	json_t *agent_info; /* the agent's hello and last report */
+	json_t *net;	    /* an array: one object per NIC */
 };
 
 /* Called on the loop thread; ops set the message with err_set() on failure. */
@@ -54,6 +56,15 @@ struct api_ops {
 	 * -EBUSY the VM's state forbids it now (paused: 409); message set.
 	 */
 	int (*agent_endpoint)(void *opaque, struct api_agent_endpoint *ep);
+	/*
+	 * Rate limits (PATCH /drives/{id}, PATCH /network-interfaces/{id}); each
+	 * config is rl_check()ed.  NULL leaves that limiter unchanged.  -ENOENT:
+	 * no such device (404); other -errno: 500.  Optional: a NULL op answers
+	 * 400 (not supported).
+	 */
+	int (*set_drive_limits)(void *opaque, const char *id, const struct rl_config *rl);
+	int (*set_net_limits)(void *opaque, const char *id, const struct rl_config *rx,
+			      const struct rl_config *tx);
 };
 
 struct api_server;

@@ -564,7 +564,8 @@ int initramfs_build_spec(const struct initramfs_spec *spec, void **data, size_t 
 	/* The agent's transport; the power button's input device for acpid. */
 	static const char *const agent_mods[] = { "virtio_mmio", "vmw_vsock_virtio_transport" };
 	static const char *const acpid_mods[] = { "button", "evdev" };
-	const char *needed[ARRAY_SIZE(disk_mods) + ARRAY_SIZE(agent_mods) + ARRAY_SIZE(acpid_mods)];
+	const char *
+		needed[ARRAY_SIZE(disk_mods) + ARRAY_SIZE(agent_mods) + ARRAY_SIZE(acpid_mods) + 2];
 	struct modules mods;
 	size_t n = 0, nd;
 	int ret;
@@ -594,6 +595,15 @@ int initramfs_build_spec(const struct initramfs_spec *spec, void **data, size_t 
 	for (size_t i = 0;
 	     spec->acpid && spec->root == INITRAMFS_ROOT_RAM && i < ARRAY_SIZE(acpid_mods); i++)
 		needed[n++] = acpid_mods[i];
+	if (spec->virtio_net) {
+		bool mmio = false;
+
+		for (size_t i = 0; i < n; i++)
+			mmio |= !strcmp(needed[i], "virtio_mmio");
+		if (!mmio)
+			needed[n++] = "virtio_mmio";
+		needed[n++] = "virtio_net";
+	}
 	if (n)
 		ret = modules_resolve(spec->modules_dir, spec->kver, needed, n, &mods);
 	else

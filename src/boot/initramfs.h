@@ -49,6 +49,7 @@ struct initramfs_spec {
 	bool virtio_blk;	    /* disks are attached: load their drivers (RAM root too) */
 	bool agent;		    /* carry and start clone-agent; load the virtio-vsock driver */
 	bool acpid;	  /* RAM root: busybox acpid powers off on the ACPI power button */
+	bool virtio_net;  /* NICs are attached: load virtio-net (the agent configures them) */
 	const char *kver; /* the kernel's version (bzImage header); NULL: unknown */
 	/* NULL: /lib/modules/<kver>; "none": the kernel has its drivers built in */
 	const char *modules_dir;

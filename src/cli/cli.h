@@ -41,6 +41,15 @@ int cli_stop(int argc, char **argv);
 int cli_kill(int argc, char **argv);
 int cli_exec(int argc, char **argv);
 int cli_attach(int argc, char **argv);
+int cli_limit(int argc, char **argv);
+/*
+ * `clone limit`'s request (limit.c): device and the KEY=VALUE words (or
+ * "none") as the PATCH path (/drives/ID or /network-interfaces/ID for
+ * "net*") and JSON body, both malloc'ed.  0 or -EINVAL with the message set.
+ */
+int cli_limit_build(const char *device, int nargs, char *const *args, char **path, char **body);
+/* clone net up|down|status: the host bridge of --net (net.c). */
+int cli_net(int argc, char **argv);
 
 /* Options of list/status/pause/resume/stop/kill. */
 struct cli_ctl_opts {

@@ -15,6 +15,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "vmm/network.h"
 #include "vmm/registry.h"
 #include "vmm/vm.h"
 
@@ -39,6 +40,10 @@ enum {
 	OPT_CID,
 	OPT_NO_AGENT,
 	OPT_NO_VSOCK,
+	OPT_NET,
+	OPT_TAP,
+	OPT_MAC,
+	OPT_NETNS,
 };
 
 static const struct option run_options[] = {
@@ -63,6 +68,11 @@ static const struct option run_options[] = {
 	{ "cid", required_argument, NULL, OPT_CID },
 	{ "no-agent", no_argument, NULL, OPT_NO_AGENT },
 	{ "no-vsock", no_argument, NULL, OPT_NO_VSOCK },
+	{ "net", optional_argument, NULL, OPT_NET },
+	{ "tap", required_argument, NULL, OPT_TAP },
+	{ "mac", required_argument, NULL, OPT_MAC },
+	{ "publish", required_argument, NULL, 'p' },
+	{ "netns", required_argument, NULL, OPT_NETNS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -113,13 +123,38 @@ void cli_run_usage(FILE *f)
 		"  --cid N               the guest's vsock CID (%u-%u; default: a free one)\n"
 		"  --no-agent            do not start clone-agent in the generated initramfs\n"
 		"  --no-vsock            no virtio-vsock device (and so no agent)\n"
+		"\n"
+		"Networking (virtio-net on vhost-net; repeatable, up to %u NICs):\n"
+		"  --net [bridge][,bridge=NAME][,bridge-addr=CIDR][,OPTS]\n"
+		"                        (root) a TAP on the host bridge (default clone0,\n"
+		"                        172.20.0.1/24, created with NAT on first use; `clone net\n"
+		"                        down` removes it) and an address from its subnet,\n"
+		"                        given to the guest by the agent\n"
+		"  --net user[,OPTS]     no privileges needed: pasta (package passt) in a user\n"
+		"                        and network namespace; the guest is 10.0.2.15/24,\n"
+		"                        gateway 10.0.2.2, DNS 10.0.2.3 (the host's resolver)\n"
+		"  -p, --publish HOST:GUEST\n"
+		"                        with --net user: forward TCP port HOST on the host's\n"
+		"                        127.0.0.1 to GUEST in the guest (repeatable)\n"
+		"  --tap NAME[,ip=CIDR][,gw=IP][,OPTS]\n"
+		"                        an existing TAP device; ip/gw: the guest's address\n"
+		"  --mac MAC             the MAC of the NIC given just before (default: derived\n"
+		"                        from the VM name, 02:xx:xx:xx:xx:xx)\n"
+		"  --netns NAME|PATH     set up the VM's network inside this network namespace\n"
+		"                        (/run/netns/NAME)\n"
+		"  OPTS: mac=MAC, vhost=off (userspace data path), and rate limits\n"
+		"        bps=RATE, iops=RATE (both directions), rx_bps=, tx_bps=, rx_iops=,\n"
+		"        tx_iops=, with _burst=N (one-time), _size=N and _refill_ms=MS variants\n"
+		"        (token buckets; --disk takes bps=/iops=... too); `clone limit` changes\n"
+		"        them while the VM runs. A rate-limited NIC uses the userspace data path.\n"
 		"  -h, --help            show this help\n"
 		"\n"
 		"Clone always appends what its machine needs to the guest arguments (pci=off).\n"
 		"Console: Ctrl-A x quits; Ctrl-A Ctrl-A sends Ctrl-A.\n"
 		"The VMM exits when the guest powers off (0) or reboots (0), on SIGTERM/SIGINT\n"
 		"(128+signal), on bad arguments or inputs (2) and on runtime errors (1).\n",
-		CONFIG_DEFAULT_MEM_MB, CONFIG_DEFAULT_VCPUS, CONFIG_MIN_CID, CONFIG_MAX_CID);
+		CONFIG_DEFAULT_MEM_MB, CONFIG_DEFAULT_VCPUS, CONFIG_MIN_CID, CONFIG_MAX_CID,
+		CONFIG_MAX_NICS);
 }
 
 static int set_str(char **dst, const char *v)
@@ -221,6 +256,33 @@ static int parse_one(struct vm_config *cfg, int opt, const char *arg)
 	case OPT_NO_VSOCK:
 		cfg->no_vsock = true;
 		return 0;
+	case OPT_NET:
+	case OPT_TAP:
+		if (cfg->nr_nics >= CONFIG_MAX_NICS)
+			return err_setx(-EINVAL, "at most %u NICs", CONFIG_MAX_NICS);
+		if ((opt == OPT_NET ? config_parse_net(arg, &cfg->nics[cfg->nr_nics])
+				    : config_parse_tap(arg, &cfg->nics[cfg->nr_nics])))
+			return -EINVAL;
+		cfg->nr_nics++;
+		return 0;
+	case OPT_MAC:
+		if (!cfg->nr_nics)
+			return err_setx(-EINVAL,
+					"--mac %s: give it after the --net or --tap it is for",
+					arg);
+		if (config_parse_mac(arg, cfg->nics[cfg->nr_nics - 1].mac))
+			return -EINVAL;
+		cfg->nics[cfg->nr_nics - 1].has_mac = true;
+		return 0;
+	case 'p':
+		if (cfg->nr_fwds >= CONFIG_MAX_FWDS)
+			return err_setx(-EINVAL, "-p: at most %u forwards", CONFIG_MAX_FWDS);
+		if (config_parse_fwd(arg, &cfg->fwds[cfg->nr_fwds]))
+			return -EINVAL;
+		cfg->nr_fwds++;
+		return 0;
+	case OPT_NETNS:
+		return set_str(&cfg->netns, arg);
 	case OPT_LOG_LEVEL:
 		if (log_parse_level(arg, &level))
 			return err_setx(-EINVAL,
@@ -238,7 +300,7 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg)
 
 	optind = 0; /* reinitialise getopt: callers (and tests) parse more than once */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+:hd", run_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:hdp:", run_options, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 			cli_run_usage(stdout);
@@ -252,6 +314,11 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg)
 					argv[optind - 1]);
 		case ':':
 			return err_setx(-EINVAL, "run: option %s needs a value", argv[optind - 1]);
+		case OPT_NET:
+			/* `--net user` as well as `--net=user`: the value may be the next word. */
+			if (!optarg && optind < argc && argv[optind][0] != '-')
+				optarg = argv[optind++];
+			/* fall through */
 		default:
 			ret = parse_one(cfg, opt, optarg);
 			if (ret)
@@ -419,6 +486,14 @@ int cli_run(int argc, char **argv, uint64_t start_ns)
 	if (ret) {
 		code = ret == -EEXIST || ret == -EINVAL ? EXIT_BAD_CONFIG : EXIT_RUNTIME;
 		goto fail;
+	}
+	/* Before any thread: setns(CLONE_NEWNET) applies to the calling thread only. */
+	if (cfg.netns) {
+		ret = network_enter_netns(cfg.netns);
+		if (ret) {
+			code = EXIT_BAD_CONFIG;
+			goto fail;
+		}
 	}
 	ret = vm_create(&cfg, start_ns, &vm, &input_error);
 	if (ret) {

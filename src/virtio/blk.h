@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "lib/ratelimit.h"
 #include "virtio/virtio.h"
 
 struct disk;
@@ -20,9 +21,10 @@ struct guest_mem;
 #define BLK_QUEUE_SIZE 256
 
 struct blk_config {
-	struct disk *disk;  /* handed over: closed by blk_destroy() */
-	bool ro;	    /* VIRTIO_BLK_F_RO; guest writes fail with IOERR */
-	const char *serial; /* up to BLK_SERIAL_MAX bytes, or NULL */
+	struct disk *disk;   /* handed over: closed by blk_destroy() */
+	bool ro;	     /* VIRTIO_BLK_F_RO; guest writes fail with IOERR */
+	const char *serial;  /* up to BLK_SERIAL_MAX bytes, or NULL */
+	struct rl_config rl; /* rate limits (rl_check()ed); zero: unlimited */
 };
 
 struct blk;
@@ -39,5 +41,14 @@ struct virtio_dev *blk_virtio(struct blk *b);
 void blk_drain(struct blk *b);
 /* Complete the requests the workers finished, now (tests; normally the loop does). */
 void blk_complete_pending(struct blk *b);
+/*
+ * Change the rate limits at run time (any thread; takes vd.lock): levels
+ * are kept (rl_update()), a request waiting for tokens is re-evaluated at
+ * once.  0, -EINVAL (rl_check() failed: message set) or -ENOTSUP (a limit
+ * on a device made without an event loop).
+ */
+int blk_set_rate_limit(struct blk *b, const struct rl_config *rl);
+/* The rate limits in force (any thread). */
+void blk_get_rate_limit(struct blk *b, struct rl_config *out);
 
 #endif

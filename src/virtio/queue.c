@@ -305,6 +305,12 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	return 1;
 }
 
+void virtq_unpop(struct virtq *q)
+{
+	/* The entry is still in the avail ring: the driver may not reuse it before we push it. */
+	q->last_avail--;
+}
+
 bool virtq_has_avail(const struct virtq *q)
 {
 	const uint8_t *avail;
@@ -332,6 +338,41 @@ void virtq_push(struct virtq *q, uint16_t head, uint32_t written)
 	q->used_idx++;
 	/* Release: the element (and the buffers' contents) before the index (section 2.7.8). */
 	store16_release(used + 2, q->used_idx);
+}
+
+void virtq_fill(struct virtq *q, unsigned i, uint16_t head, uint32_t written)
+{
+	uint8_t *used = used_ring(q);
+	uint8_t *elem;
+
+	if (!used)
+		return;
+	elem = used + USED_RING_OFF +
+	       USED_ELEM_SIZE * ((uint16_t)(q->used_idx + i) & (q->size - 1));
+	store32(elem, head);
+	store32(elem + 4, written);
+}
+
+void virtq_flush(struct virtq *q, unsigned n)
+{
+	uint8_t *used = used_ring(q);
+
+	if (!used)
+		return;
+	q->used_idx = (uint16_t)(q->used_idx + n);
+	store16_release(used + 2, q->used_idx);
+}
+
+int virtq_resync(struct virtq *q, uint16_t last_avail)
+{
+	const uint8_t *used = used_ring(q);
+
+	if (!used)
+		return -EINVAL;
+	q->last_avail = last_avail;
+	q->used_idx = load16_acquire(used + 2);
+	q->signalled_valid = false;
+	return 0;
 }
 
 /* Section 2.7.10: notify when new_idx passed event since old, modulo 2^16. */

@@ -76,8 +76,29 @@ int virtq_validate(const struct virtq *q);
  * total length over 4 GiB).  Zero-length descriptors are allowed and skipped.
  */
 int virtq_pop(struct virtq *q, struct virtq_chain *c);
+/*
+ * Give back the chain the last successful virtq_pop() took (a device that
+ * may not serve it yet: rate limited, no room): the next virtq_pop() takes
+ * the same avail entry again and walks its descriptors afresh.  Only
+ * directly after that pop, before any other pop or push on q.
+ */
+void virtq_unpop(struct virtq *q);
 /* Put chain head back with written bytes in the used ring (published at once). */
 void virtq_push(struct virtq *q, uint16_t head, uint32_t written);
+/*
+ * Batched publication (a frame spread over several chains must appear to
+ * the driver at once): virtq_fill() writes used element used_idx + i
+ * without publishing; virtq_flush() then publishes n filled elements.
+ */
+void virtq_fill(struct virtq *q, unsigned i, uint16_t head, uint32_t written);
+void virtq_flush(struct virtq *q, unsigned n);
+/*
+ * Take the queue over from a back end that served it (vhost): the next
+ * avail entry is last_avail (what the back end reports), the used index is
+ * what it published in the used ring.  0, or -EINVAL when the used ring is
+ * not in guest memory.
+ */
+int virtq_resync(struct virtq *q, uint16_t last_avail);
 /*
  * After one or more pushes: must the driver be interrupted?  Honours
  * EVENT_IDX (used_event) or VRING_AVAIL_F_NO_INTERRUPT, and updates the

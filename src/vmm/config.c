@@ -10,6 +10,7 @@
 #include "config.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
 void config_init(struct vm_config *cfg)
 {
@@ -18,6 +19,16 @@ void config_init(struct vm_config *cfg)
 	cfg->vcpus = CONFIG_DEFAULT_VCPUS;
 	cfg->serial = SERIAL_STDIO;
 	cfg->log_level = LOG_WARN;
+}
+
+static void nic_free(struct nic_config *n)
+{
+	free(n->tap);
+	free(n->bridge);
+	free(n->bridge_addr);
+	free(n->ip);
+	free(n->gw);
+	memset(n, 0, sizeof(*n));
 }
 
 void config_free(struct vm_config *cfg)
@@ -38,11 +49,45 @@ void config_free(struct vm_config *cfg)
 	free(cfg->name);
 	free(cfg->api_path);
 	free(cfg->console_path);
+	for (unsigned i = 0; i < cfg->nr_nics; i++)
+		nic_free(&cfg->nics[i]);
+	free(cfg->netns);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+static int validate_net(const struct vm_config *cfg)
+{
+	unsigned users = 0;
+
+	for (unsigned i = 0; i < cfg->nr_nics; i++) {
+		const struct nic_config *n = &cfg->nics[i];
+
+		users += n->mode == NIC_USER;
+		for (unsigned j = 0; j < i; j++) {
+			if (n->has_mac && cfg->nics[j].has_mac &&
+			    !memcmp(n->mac, cfg->nics[j].mac, 6))
+				return err_setx(-EINVAL, "two NICs have the same MAC");
+			if (n->mode == NIC_TAP && cfg->nics[j].mode == NIC_TAP &&
+			    !strcmp(n->tap, cfg->nics[j].tap))
+				return err_setx(-EINVAL, "--tap %s is given twice", n->tap);
+		}
+	}
+	if (users > 1)
+		return err_setx(-EINVAL, "--net user: at most one such NIC");
+	if (cfg->nr_fwds && !users)
+		return err_setx(-EINVAL, "-p forwards ports of --net user: add --net user");
+	for (unsigned i = 0; i < cfg->nr_fwds; i++)
+		for (unsigned j = 0; j < i; j++)
+			if (cfg->fwds[i].host == cfg->fwds[j].host)
+				return err_setx(-EINVAL, "-p: host port %u is forwarded twice",
+						cfg->fwds[i].host);
+	return 0;
 }
 
 int config_validate(const struct vm_config *cfg)
 {
+	if (validate_net(cfg))
+		return -EINVAL;
 	if (cfg->vcpus < 1 || cfg->vcpus > CONFIG_MAX_VCPUS)
 		return err_setx(-EINVAL, "--vcpus must be between 1 and %u", CONFIG_MAX_VCPUS);
 	if (cfg->mem_mb < CONFIG_MIN_MEM_MB || cfg->mem_mb > CONFIG_MAX_MEM_MB)
@@ -64,6 +109,233 @@ int config_validate(const struct vm_config *cfg)
 				return err_setx(-EINVAL, "--disk: serial %s is used twice",
 						cfg->disks[i].serial);
 	return 0;
+}
+
+/* "FLAG ARG: <the current message>" (the message is copied first: err_setx writes it). */
+static int prefix_error(const char *flag, const char *arg)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "%s", err_msg());
+	return err_setx(-EINVAL, "%s %s: %s", flag, arg, msg);
+}
+
+/*
+ * A KEY=VAL rate-limit option: for a NIC (tx != NULL) "rx_"/"tx_" prefixed
+ * keys set one direction and plain ones both.  1 applied, 0 not a
+ * rate-limit key, -EINVAL bad value (message set).
+ */
+static int parse_rl_opt(const char *opt, struct rl_config *rl, struct rl_config *tx,
+			const char *flag, const char *arg)
+{
+	char key[64];
+	const char *eq = strchr(opt, '='), *k = key;
+	struct rl_config *only = NULL;
+	size_t n;
+	int ret;
+
+	if (!eq || (n = (size_t)(eq - opt)) >= sizeof(key))
+		return 0;
+	memcpy(key, opt, n);
+	key[n] = '\0';
+	if (tx && !strncmp(key, "rx_", 3)) {
+		only = rl;
+		k += 3;
+	} else if (tx && !strncmp(key, "tx_", 3)) {
+		only = tx;
+		k += 3;
+	}
+	ret = rl_parse_option(k, eq + 1, only ? only : rl);
+	if (ret == 1 && tx && !only)
+		ret = rl_parse_option(k, eq + 1, tx);
+	if (ret < 0)
+		return prefix_error(flag, arg);
+	return ret;
+}
+
+static int rl_finish(struct rl_config *rl, const char *flag, const char *arg)
+{
+	if (rl_parse_finish(rl))
+		return prefix_error(flag, arg);
+	return 0;
+}
+
+int config_parse_mac(const char *arg, uint8_t mac[6])
+{
+	unsigned v[6];
+	char end;
+
+	if (sscanf(arg, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+		   &end) != 6 ||
+	    strlen(arg) != 17)
+		return err_setx(-EINVAL, "MAC %s: expected six hex bytes like 02:00:00:12:34:56",
+				arg);
+	if (v[0] & 1)
+		return err_setx(-EINVAL, "MAC %s is a multicast address (the first byte is odd)",
+				arg);
+	for (unsigned i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return 0;
+}
+
+void config_derive_mac(const char *name, unsigned index, uint8_t mac[6])
+{
+	/* FNV-1a 64 over the name and the index: stable across runs and hosts. */
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (const char *c = name ? name : ""; *c; c++)
+		h = (h ^ (uint8_t)*c) * 0x100000001b3ull;
+	h = (h ^ (uint8_t)index) * 0x100000001b3ull;
+	mac[0] = 0x02; /* locally administered, unicast */
+	for (unsigned i = 1; i < 6; i++)
+		mac[i] = (uint8_t)(h >> (8 * i));
+}
+
+int config_parse_fwd(const char *arg, struct port_fwd *f)
+{
+	uint64_t h, g;
+	const char *colon = strchr(arg, ':');
+	char host[16];
+
+	if (colon) {
+		size_t n = (size_t)(colon - arg);
+
+		if (n >= sizeof(host))
+			goto bad;
+		memcpy(host, arg, n);
+		host[n] = '\0';
+		if (parse_uint(host, 1, 65535, &h) || parse_uint(colon + 1, 1, 65535, &g))
+			goto bad;
+	} else {
+		if (parse_uint(arg, 1, 65535, &h))
+			goto bad;
+		g = h;
+	}
+	f->host = (uint16_t)h;
+	f->guest = (uint16_t)g;
+	return 0;
+bad:
+	return err_setx(-EINVAL, "-p %s: expected HOST:GUEST or PORT, ports 1 to 65535", arg);
+}
+
+/* Keys every NIC takes: mac=, vhost=on|off, rate limits.  1, 0 (not one), -EINVAL. */
+static int parse_nic_common(struct nic_config *n, const char *opt, const char *flag,
+			    const char *arg)
+{
+	if (!strncmp(opt, "mac=", 4)) {
+		if (config_parse_mac(opt + 4, n->mac))
+			return prefix_error(flag, arg);
+		n->has_mac = true;
+		return 1;
+	}
+	if (!strcmp(opt, "vhost=off") || !strcmp(opt, "vhost=on")) {
+		n->no_vhost = !strcmp(opt, "vhost=off");
+		return 1;
+	}
+	return parse_rl_opt(opt, &n->rx, &n->tx, flag, arg);
+}
+
+static int dup_into(char **dst, const char *v, const char *flag)
+{
+	free(*dst);
+	*dst = strdup(v);
+	return *dst ? 0 : err_set(-ENOMEM, "%s", flag);
+}
+
+int config_parse_net(const char *arg, struct nic_config *n)
+{
+	char *copy, *save = NULL, *opt;
+	bool first = true;
+	int ret = 0;
+
+	memset(n, 0, sizeof(*n));
+	n->mode = NIC_BRIDGE;
+	if (!arg || !*arg)
+		return 0;
+	copy = strdup(arg);
+	if (!copy)
+		return err_set(-ENOMEM, "--net");
+	for (opt = strtok_r(copy, ",", &save); !ret && opt; opt = strtok_r(NULL, ",", &save)) {
+		bool was_first = first;
+
+		first = false;
+		if (was_first && !strcmp(opt, "user")) {
+			n->mode = NIC_USER;
+		} else if (was_first && !strcmp(opt, "bridge")) {
+			n->mode = NIC_BRIDGE;
+		} else if (!strncmp(opt, "bridge=", 7) && n->mode == NIC_BRIDGE) {
+			if (!opt[7] || strlen(opt + 7) >= 16)
+				ret = err_setx(-EINVAL,
+					       "--net %s: a bridge name has 1 to 15 characters",
+					       arg);
+			else
+				ret = dup_into(&n->bridge, opt + 7, "--net");
+		} else if (!strncmp(opt, "bridge-addr=", 12) && n->mode == NIC_BRIDGE) {
+			ret = dup_into(&n->bridge_addr, opt + 12, "--net");
+		} else {
+			ret = parse_nic_common(n, opt, "--net", arg);
+			if (ret == 0)
+				ret = err_setx(
+					-EINVAL,
+					"--net %s: unknown option '%s' (MODE bridge|user first, "
+					"then bridge=NAME, bridge-addr=CIDR, mac=, vhost=off, "
+					"bps=, iops=, rx_bps=, tx_bps=...)",
+					arg, opt);
+			else if (ret == 1)
+				ret = 0;
+		}
+	}
+	free(copy);
+	if (!ret)
+		ret = rl_finish(&n->rx, "--net", arg);
+	if (!ret)
+		ret = rl_finish(&n->tx, "--net", arg);
+	if (ret)
+		nic_free(n);
+	return ret;
+}
+
+int config_parse_tap(const char *arg, struct nic_config *n)
+{
+	char *copy = strdup(arg), *save = NULL, *opt;
+	int ret = 0;
+
+	memset(n, 0, sizeof(*n));
+	n->mode = NIC_TAP;
+	if (!copy)
+		return err_set(-ENOMEM, "--tap");
+	opt = strtok_r(copy, ",", &save);
+	if (!opt || *arg == ',' || strlen(opt) >= 16) {
+		ret = err_setx(-EINVAL, "--tap %s: expected NAME[,mac=][,ip=CIDR][,gw=IP]...", arg);
+		goto out;
+	}
+	ret = dup_into(&n->tap, opt, "--tap");
+	while (!ret && (opt = strtok_r(NULL, ",", &save))) {
+		if (!strncmp(opt, "ip=", 3) && opt[3]) {
+			ret = dup_into(&n->ip, opt + 3, "--tap");
+		} else if (!strncmp(opt, "gw=", 3) && opt[3]) {
+			ret = dup_into(&n->gw, opt + 3, "--tap");
+		} else {
+			ret = parse_nic_common(n, opt, "--tap", arg);
+			if (ret == 0)
+				ret = err_setx(
+					-EINVAL,
+					"--tap %s: unknown option '%s' (mac=, ip=CIDR, gw=IP, "
+					"vhost=off, bps=, iops=, rx_bps=, tx_bps=...)",
+					arg, opt);
+			else if (ret == 1)
+				ret = 0;
+		}
+	}
+	if (!ret)
+		ret = rl_finish(&n->rx, "--tap", arg);
+	if (!ret)
+		ret = rl_finish(&n->tx, "--tap", arg);
+out:
+	free(copy);
+	if (ret)
+		nic_free(n);
+	return ret;
 }
 
 int config_parse_disk(const char *arg, struct disk_config *d)
@@ -109,12 +381,18 @@ int config_parse_disk(const char *arg, struct disk_config *d)
 			free(d->serial);
 			d->serial = strdup(opt + 7);
 		} else {
-			ret = err_setx(-EINVAL,
-				       "--disk %s: unknown option '%s' (ro, rw, format=raw|qcow2, "
-				       "serial=S)",
-				       arg, opt);
+			ret = parse_rl_opt(opt, &d->rl, NULL, "--disk", arg);
+			if (ret == 0)
+				ret = err_setx(-EINVAL,
+					       "--disk %s: unknown option '%s' (ro, rw, "
+					       "format=raw|qcow2, serial=S, bps=, iops=...)",
+					       arg, opt);
+			else if (ret == 1)
+				ret = 0;
 		}
 	}
+	if (!ret)
+		ret = rl_finish(&d->rl, "--disk", arg);
 	if (!ret && !d->path)
 		ret = err_set(-ENOMEM, "--disk");
 out:
@@ -191,6 +469,27 @@ void config_print(const struct vm_config *cfg, FILE *f)
 	else
 		fprintf(f, "cid: %s\n", cfg->no_vsock ? "(no vsock)" : "(automatic)");
 	fprintf(f, "agent: %s\n", cfg->no_agent || cfg->no_vsock ? "no" : "yes");
+	for (unsigned i = 0; i < cfg->nr_nics; i++) {
+		static const char *const modes[] = { "bridge", "user", "tap" };
+		const struct nic_config *n = &cfg->nics[i];
+		char rx[128], tx[128];
+
+		fprintf(f, "net%u: %s", i, modes[n->mode]);
+		if (n->tap)
+			fprintf(f, " %s", n->tap);
+		if (n->bridge)
+			fprintf(f, " bridge=%s", n->bridge);
+		if (n->has_mac)
+			fprintf(f, " mac=%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0], n->mac[1],
+				n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
+		fprintf(f, "%s rx=[%s] tx=[%s]\n", n->no_vhost ? " vhost=off" : "",
+			rl_describe(&n->rx, rx, sizeof(rx)), rl_describe(&n->tx, tx, sizeof(tx)));
+	}
+	for (unsigned i = 0; i < cfg->nr_fwds; i++)
+		fprintf(f, "forward: 127.0.0.1:%u -> guest:%u\n", cfg->fwds[i].host,
+			cfg->fwds[i].guest);
+	if (cfg->netns)
+		fprintf(f, "netns: %s\n", cfg->netns);
 }
 
 /* Where a " -- " (or leading "-- ") starts the init arguments in s, or NULL. */

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lib/ratelimit.h"
+
 #define CONFIG_DEFAULT_MEM_MB 256
 #define CONFIG_DEFAULT_VCPUS 1
 #define CONFIG_MAX_VCPUS 255 /* LAPIC IDs fit the 8-bit xAPIC ID */
@@ -32,7 +34,34 @@ struct disk_config { /* --disk PATH[,ro][,format=F][,serial=S] */
 	char *path;
 	bool ro;
 	enum config_disk_format format;
-	char *serial; /* NULL: "disk<N>" */
+	char *serial;	     /* NULL: "disk<N>" */
+	struct rl_config rl; /* bps=, iops=...: zero is unlimited */
+};
+
+#define CONFIG_MAX_NICS 4
+#define CONFIG_MAX_FWDS 32
+
+enum nic_mode {
+	NIC_BRIDGE, /* --net [bridge]: a TAP made by Clone on the host bridge, NAT, leased address */
+	NIC_USER,   /* --net user: pasta in a user+network namespace, -p forwards */
+	NIC_TAP,    /* --tap NAME: an existing TAP device */
+};
+
+struct nic_config {
+	enum nic_mode mode;
+	char *tap;	   /* NIC_TAP: the device */
+	char *bridge;	   /* NIC_BRIDGE: NULL for the default (clone0) */
+	char *bridge_addr; /* NIC_BRIDGE: the bridge's CIDR, NULL for the default */
+	char *ip;	   /* NIC_TAP: the guest's CIDR to configure, or NULL */
+	char *gw;	   /* NIC_TAP: its gateway, or NULL */
+	bool has_mac;
+	uint8_t mac[6]; /* has_mac: --mac or mac=; else derived from the VM name */
+	bool no_vhost;	/* vhost=off */
+	struct rl_config rx, tx;
+};
+
+struct port_fwd {
+	uint16_t host, guest;
 };
 
 enum overlay_mode {
@@ -68,6 +97,12 @@ struct vm_config {
 	uint64_t cid;  /* --cid; 0: a free one */
 	bool no_vsock; /* --no-vsock: no virtio-vsock device (and so no agent) */
 	bool no_agent; /* --no-agent: the generated initramfs does not start clone-agent */
+	/* Networking */
+	struct nic_config nics[CONFIG_MAX_NICS];
+	unsigned nr_nics;
+	struct port_fwd fwds[CONFIG_MAX_FWDS]; /* -p HOST:GUEST (with --net user) */
+	unsigned nr_fwds;
+	char *netns; /* --netns NAME|PATH, or NULL */
 	/* Set by `clone run` from the registry, not by flags. */
 	char *api_path;	    /* the control socket, or NULL */
 	char *console_path; /* the console socket, or NULL */
@@ -78,6 +113,23 @@ struct vm_config {
  * the message set.
  */
 int config_parse_disk(const char *arg, struct disk_config *d);
+/*
+ * Parse --net [MODE][,KEY=VAL...] (arg NULL: bridge with defaults) or
+ * --tap NAME[,KEY=VAL...] into n (fields malloc'ed).  0 or -EINVAL with
+ * the message set.
+ */
+int config_parse_net(const char *arg, struct nic_config *n);
+int config_parse_tap(const char *arg, struct nic_config *n);
+/* "52:54:00:12:34:56" into mac; 0 or -EINVAL (message set). */
+int config_parse_mac(const char *arg, uint8_t mac[6]);
+/* -p HOST:GUEST or -p PORT into f; 0 or -EINVAL (message set). */
+int config_parse_fwd(const char *arg, struct port_fwd *f);
+/*
+ * The MAC of NIC index for VM name when none was given: locally
+ * administered, unicast (02:...), stable for a (name, index) pair.
+ */
+void config_derive_mac(const char *name, unsigned index, uint8_t mac[6]);
+
 /* Parse --overlay tmpfs|auto|PATH into cfg.  0 or -EINVAL. */
 int config_parse_overlay(struct vm_config *cfg, const char *arg);
 

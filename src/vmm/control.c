@@ -18,6 +18,8 @@
 #define LOG_TAG "control"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "virtio/blk.h"
+#include "virtio/net.h"
 #include "virtio/vsock.h"
 #include "vm.h"
 
@@ -74,6 +76,41 @@ static json_t *agent_json(const struct vm *vm)
 	return o;
 }
 
+/* One object per NIC: what `clone status` shows and tests check. */
+static json_t *net_json(struct vm *vm)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; a && i < vm->net.nr; i++) {
+		struct vm_nic *nic = &vm->net.nics[i];
+		struct rl_config rx, tx;
+		struct net_stats st;
+		char rxs[160], txs[160];
+
+		if (!nic->dev)
+			continue;
+		net_get_rate_limit(nic->dev, &rx, &tx);
+		net_get_stats(nic->dev, &st);
+		json_array_append_new(
+			a,
+			json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:I, s:I, s:I, "
+				  "s:I, s:I, s:I, s:I}}",
+				  "id", nic->id, "mode", nic->mode, "tap", nic->ifname, "bridge",
+				  nic->bridge, "mac", nic->identity.mac, "address",
+				  nic->identity.nr_addrs ? nic->identity.addrs[0] : "", "path",
+				  net_data_path(nic->dev), "rx_limit",
+				  rl_describe(&rx, rxs, sizeof(rxs)), "tx_limit",
+				  rl_describe(&tx, txs, sizeof(txs)), "stats", "rx_frames",
+				  (json_int_t)st.rx_frames, "rx_bytes", (json_int_t)st.rx_bytes,
+				  "tx_frames", (json_int_t)st.tx_frames, "tx_bytes",
+				  (json_int_t)st.tx_bytes, "rx_throttled",
+				  (json_int_t)st.rx_throttled, "tx_throttled",
+				  (json_int_t)st.tx_throttled, "rx_dropped",
+				  (json_int_t)st.rx_dropped));
+	}
+	return a;
+}
+
 static int op_info(void *opaque, struct api_vm_info *out)
 {
 	struct vm *vm = opaque;
@@ -96,6 +133,7 @@ static int op_info(void *opaque, struct api_vm_info *out)
 	out->log = vm->cfg->serial == SERIAL_FILE ? vm->cfg->serial_path : NULL;
 	out->agent = agent_state(vm);
 	out->agent_info = agent_json(vm);
+	out->net = net_json(vm);
 	return 0;
 }
 
@@ -173,6 +211,29 @@ static int op_agent_endpoint(void *opaque, struct api_agent_endpoint *ep)
 	return -EAGAIN;
 }
 
+/* Rate limits of a drive: its id is its serial ("disk0", "clone-root", or the user's). */
+static int op_set_drive_limits(void *opaque, const char *id, const struct rl_config *rl)
+{
+	struct vm *vm = opaque;
+
+	/* vm->blks[i] was made from vm->storage.disks[i]. */
+	for (unsigned i = 0; i < vm->nr_blks; i++)
+		if (!strcmp(vm->storage.disks[i].serial, id))
+			return rl ? blk_set_rate_limit(vm->blks[i], rl) : 0;
+	return err_setx(-ENOENT, "no drive '%s'", id);
+}
+
+static int op_set_net_limits(void *opaque, const char *id, const struct rl_config *rx,
+			     const struct rl_config *tx)
+{
+	struct vm *vm = opaque;
+	struct vm_nic *nic = network_find(&vm->net, id);
+
+	if (!nic)
+		return err_setx(-ENOENT, "no network interface '%s'", id);
+	return net_set_rate_limit(nic->dev, rx, tx);
+}
+
 static const struct api_ops control_ops = {
 	.info = op_info,
 	.pause = op_pause,
@@ -181,6 +242,8 @@ static const struct api_ops control_ops = {
 	.power_button = op_power_button,
 	.kill = op_kill,
 	.agent_endpoint = op_agent_endpoint,
+	.set_drive_limits = op_set_drive_limits,
+	.set_net_limits = op_set_net_limits,
 };
 
 int control_start(struct vm *vm)

@@ -32,14 +32,63 @@ static struct evl_source *find(struct evloop *l, int fd)
 	return NULL;
 }
 
+static void run_deferred(struct evloop *l)
+{
+	for (;;) {
+		struct evl_deferred *d, **pp;
+
+		/* Oldest first: the last of the list. */
+		pthread_mutex_lock(&l->defer_lock);
+		pp = &l->deferred;
+		while (*pp && (*pp)->next)
+			pp = &(*pp)->next;
+		d = *pp;
+		if (d) {
+			*pp = NULL;
+			d->queued = false;
+		}
+		pthread_mutex_unlock(&l->defer_lock);
+		if (!d)
+			return;
+		d->fn(d->opaque);
+	}
+}
+
 static void wake_cb(void *opaque, uint32_t events)
 {
 	struct evloop *l = opaque;
 	uint64_t v;
 
 	(void)!read(l->wake_fd, &v, sizeof(v));
+	run_deferred(l);
 	if (l->wake_fn)
 		l->wake_fn(l->wake_opaque);
+}
+
+void evl_defer(struct evloop *l, struct evl_deferred *d)
+{
+	pthread_mutex_lock(&l->defer_lock);
+	if (!d->queued) {
+		d->queued = true;
+		d->next = l->deferred;
+		l->deferred = d;
+	}
+	pthread_mutex_unlock(&l->defer_lock);
+	evl_wake(l);
+}
+
+void evl_cancel(struct evloop *l, struct evl_deferred *d)
+{
+	pthread_mutex_lock(&l->defer_lock);
+	if (d->queued) {
+		for (struct evl_deferred **pp = &l->deferred; *pp; pp = &(*pp)->next)
+			if (*pp == d) {
+				*pp = d->next;
+				break;
+			}
+		d->queued = false;
+	}
+	pthread_mutex_unlock(&l->defer_lock);
 }
 
 int evl_init(struct evloop *l)
@@ -48,6 +97,7 @@ int evl_init(struct evloop *l)
 
 	memset(l, 0, sizeof(*l));
 	l->wake_fd = -1;
+	pthread_mutex_init(&l->defer_lock, NULL);
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0)
 		return err_set(-errno, "epoll_create1");
@@ -175,32 +225,49 @@ int evl_timer(struct evloop *l, uint64_t first_ns, uint64_t interval_ns, evl_fn 
 	return fd;
 }
 
-int evl_run(struct evloop *l)
+int evl_timer_arm(struct evloop *l, int fd, uint64_t ns)
+{
+	struct itimerspec its = {
+		.it_value = { .tv_sec = ns / 1000000000ull, .tv_nsec = ns % 1000000000ull },
+	};
+
+	/* Setting a timerfd zeroes its expiry count, so a pending wake-up reads EAGAIN and is skipped. */
+	if (timerfd_settime(fd, 0, &its, NULL) < 0)
+		return err_set(-errno, "timerfd_settime");
+	return 0;
+}
+
+int evl_run_once(struct evloop *l, int timeout_ms)
 {
 	struct epoll_event evs[32];
+	int n = epoll_wait(l->epfd, evs, ARRAY_SIZE(evs), timeout_ms);
 
+	if (n < 0)
+		return errno == EINTR ? 0 : err_set(-errno, "epoll_wait");
+	for (int i = 0; i < n && !l->stop; i++) {
+		struct evl_source *s = evs[i].data.ptr;
+
+		if (s->dead)
+			continue;
+		if (s->timer) {
+			uint64_t expirations;
+
+			if (read(s->fd, &expirations, sizeof(expirations)) < 0)
+				continue;
+		}
+		s->fn(s->opaque, evs[i].events);
+	}
+	free_dead(l);
+	return n;
+}
+
+int evl_run(struct evloop *l)
+{
 	while (!l->stop) {
-		int n = epoll_wait(l->epfd, evs, ARRAY_SIZE(evs), -1);
+		int ret = evl_run_once(l, -1);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return err_set(-errno, "epoll_wait");
-		}
-		for (int i = 0; i < n && !l->stop; i++) {
-			struct evl_source *s = evs[i].data.ptr;
-
-			if (s->dead)
-				continue;
-			if (s->timer) {
-				uint64_t expirations;
-
-				if (read(s->fd, &expirations, sizeof(expirations)) < 0)
-					continue;
-			}
-			s->fn(s->opaque, evs[i].events);
-		}
-		free_dead(l);
+		if (ret < 0)
+			return ret;
 	}
 	return 0;
 }

@@ -291,6 +291,7 @@ int storage_open(const struct vm_config *cfg, struct storage *s)
 		else
 			snprintf(serial, sizeof(serial), "disk%u", i);
 		add_disk(s, d, dc->ro, serial);
+		s->disks[s->nr - 1].rl = dc->rl;
 	}
 	return 0;
 fail:

@@ -24,7 +24,8 @@ struct disk;
 struct storage_disk {
 	struct disk *disk; /* NULL once handed to a device */
 	bool ro;
-	char serial[CONFIG_DISK_SERIAL_MAX + 1];
+	char serial[CONFIG_DISK_SERIAL_MAX + 1]; /* also the drive's id on the control socket */
+	struct rl_config rl;			 /* --disk ...,bps=...: zero is unlimited */
 };
 
 struct storage {

@@ -284,6 +284,7 @@ static int build_initramfs(struct vm *vm, struct boot_files *f)
 		.virtio_blk = vm->storage.nr > 0,
 		.agent = !vm->cfg->no_agent && !vm->cfg->no_vsock,
 		.acpid = true,
+		.virtio_net = vm->cfg->nr_nics > 0,
 		.modules_dir = vm->cfg->modules,
 	};
 	char kver[256];
@@ -440,9 +441,12 @@ static int setup_vsock(struct vm *vm)
 		return 0;
 	}
 	for (unsigned tries = 0;; tries++) {
+		struct ap_identity nets[CONFIG_MAX_NICS];
 		struct agent_host_config ac = {
 			.cid = (uint32_t)vsock_cid(vm->vsock),
 			.hostname = vm->cfg->name,
+			.nets = nets,
+			.nr_nets = network_identities(&vm->net, nets),
 			.changed = on_agent_changed,
 			.opaque = vm,
 		};
@@ -465,12 +469,20 @@ static int setup_vsock(struct vm *vm)
 	return vdev_add(vm, &vm->vdevs, vsock_virtio(vm->vsock));
 }
 
-/* virtio-blk for every disk, in attach order (the guest's vda, vdb, ...), then vsock. */
+/*
+ * The NICs (the guest's eth0, eth1, ...), virtio-blk for every disk in
+ * attach order (vda, vdb, ...), then vsock (whose agent gets the NICs'
+ * addresses).
+ */
 static int setup_virtio(struct vm *vm)
 {
 	struct storage *st = &vm->storage;
 	int ret;
 
+	/* First: --net user forks helpers, best before the block workers' threads exist. */
+	ret = network_setup(vm, &vm->net);
+	if (ret)
+		return ret;
 	if (!st->nr)
 		return setup_vsock(vm);
 	ret = aio_pool_create(AIO_DEFAULT_THREADS, &vm->aio);
@@ -481,6 +493,7 @@ static int setup_virtio(struct vm *vm)
 			.disk = st->disks[i].disk,
 			.ro = st->disks[i].ro,
 			.serial = st->disks[i].serial,
+			.rl = st->disks[i].rl,
 		};
 
 		st->disks[i].disk = NULL; /* blk_create owns it now, even on failure */
@@ -647,6 +660,7 @@ void vm_destroy(struct vm *vm)
 		free(vm->vcpus);
 	}
 	control_stop(vm);
+	network_destroy(&vm->net);
 	vdev_destroy_all(&vm->vdevs);
 	vsock_destroy(vm->vsock);
 	agent_host_destroy(vm->agent);

@@ -20,6 +20,7 @@
 #include "evloop.h"
 #include "kvm.h"
 #include "mem.h"
+#include "network.h"
 #include "storage.h"
 #include "vcpu.h"
 #include "vdev.h"
@@ -78,6 +79,7 @@ struct vm {
 	struct blk *blks[STORAGE_MAX_DISKS];
 	unsigned nr_blks;
 	struct vdev_table vdevs;  /* virtio-mmio placement: windows, GSIs, eventfds */
+	struct vm_network net;	  /* NICs: virtio-net devices, their TAPs, pasta */
 	struct vsock *vsock;	  /* virtio-vsock on vhost-vsock, or NULL */
 	struct agent_host *agent; /* the agent's control channel (with vsock) */
 	bool agent_expected;	  /* the generated initramfs starts clone-agent */

@@ -25,6 +25,7 @@ import shutil
 import pytest
 
 from framework import images
+from framework.host import Host
 from framework.vm import REPO, Clone, clone_bin, newest_kernel
 
 LOG_ROOT = REPO / "build" / "test-logs"
@@ -110,3 +111,12 @@ def pytest_runtest_makereport(item, call):
             logs = f"(logs: {v.log_dir})\n" if v.log_dir else ""
             report.sections.append((f"clone {v.name} console ({report.when})",
                                     logs + v.tail(8000)))
+
+
+@pytest.fixture
+def host(tmp_path, log_dir, clone_binary, kvm):
+    rundir = tmp_path / "run"
+    rundir.mkdir(mode=0o700)
+    h = Host(rundir, log_dir)
+    yield h
+    h.cleanup()

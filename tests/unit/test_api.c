@@ -4,7 +4,8 @@
  * (temporary socket, event loop on a thread of the test, the real client)
  * over a fake VMM ops table: instance info, machine config, pause/resume,
  * actions, status, the agent endpoint (ready, waiting then ready, timeout,
- * no agent, client gone while waiting) and the error bodies.
+ * no agent, client gone while waiting), the rate-limit PATCH routes for
+ * drives and network interfaces, and the error bodies.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -21,6 +22,7 @@
 
 #include "api/http.h"
 #include "api/server.h"
+#include "cli/cli.h"
 #include "lib/err.h"
 #include "lib/log.h"
 
@@ -34,6 +36,11 @@ static struct {
 	int agent_ret; /* 0, -EAGAIN, -ENODEV */
 	unsigned nr_waiting_seen;
 	json_t *agent_info;
+	/* set_drive_limits / set_net_limits: the last call */
+	int limit_calls;
+	char limit_id[80];
+	bool has_rl, has_rx, has_tx;
+	struct rl_config rl, rx, tx;
 } F;
 
 static struct evloop loop;
@@ -60,7 +67,8 @@ static int fake_info(void *o, struct api_vm_info *out)
 		.console = "/run/c/console",
 		.log = NULL,
 		.agent = "connected",
-		.agent_info = F.agent_info,
+		.agent_info =
+			json_incref(F.agent_info), /* a new reference: the server releases it */
 	};
 	return 0;
 }
@@ -118,6 +126,34 @@ static int fake_agent(void *o, struct api_agent_endpoint *ep)
 	return 0;
 }
 
+static int fake_drive_limits(void *o, const char *id, const struct rl_config *rl)
+{
+	F.limit_calls++;
+	snprintf(F.limit_id, sizeof(F.limit_id), "%s", id);
+	if (strncmp(id, "disk", 4) && strcmp(id, "rootfs"))
+		return err_setx(-ENOENT, "no drive '%s'", id);
+	F.has_rl = rl != NULL;
+	if (rl)
+		F.rl = *rl;
+	return F.fail ? err_setx(F.fail, "limits broke") : 0;
+}
+
+static int fake_net_limits(void *o, const char *id, const struct rl_config *rx,
+			   const struct rl_config *tx)
+{
+	F.limit_calls++;
+	snprintf(F.limit_id, sizeof(F.limit_id), "%s", id);
+	if (strncmp(id, "net", 3))
+		return err_setx(-ENOENT, "no network interface '%s'", id);
+	F.has_rx = rx != NULL;
+	F.has_tx = tx != NULL;
+	if (rx)
+		F.rx = *rx;
+	if (tx)
+		F.tx = *tx;
+	return 0;
+}
+
 static const struct api_ops fake_ops = {
 	.info = fake_info,
 	.pause = fake_pause,
@@ -126,6 +162,8 @@ static const struct api_ops fake_ops = {
 	.power_button = fake_power,
 	.kill = fake_kill,
 	.agent_endpoint = fake_agent,
+	.set_drive_limits = fake_drive_limits,
+	.set_net_limits = fake_net_limits,
 };
 
 static void wake_fn(void *opaque)
@@ -338,9 +376,9 @@ Test(api, status)
 	cr_assert_str_eq(str(o, "agent"), "connected");
 	ai = json_object_get(o, "agent_info");
 	cr_assert_str_eq(str(ai, "hostname"), "guest");
-	cr_assert_eq(json_object_size(o), 13);
+	cr_assert_eq(json_object_size(o), 14); /* ... and "net" */
 	json_decref(o);
-	/* The server took its own reference and gave it back. */
+	/* The server released the reference the op gave it. */
 	cr_assert_eq(F.agent_info->refcount, 1);
 	json_decref(F.agent_info);
 	F.agent_info = NULL;
@@ -501,4 +539,185 @@ Test(api, destroyed_while_waiting)
 	wait_agent_called();
 	/* stop() destroys the server with the request waiting (fd stays open
 	 * until the process ends): no leak, no answer. */
+}
+
+/* ---- rate limits ---- */
+
+Test(api, patch_drive_rate_limiter)
+{
+	json_t *o;
+
+	cr_assert_eq(
+		req("PATCH", "/drives/disk0",
+		    "{\"drive_id\":\"disk0\",\"rate_limiter\":{"
+		    "\"bandwidth\":{\"size\":1048576,\"one_time_burst\":4096,\"refill_time\":100},"
+		    "\"ops\":{\"size\":100,\"refill_time\":1000}}}",
+		    &o),
+		204);
+	cr_assert_null(o);
+	cr_assert_eq(F.limit_calls, 1);
+	cr_assert_str_eq(F.limit_id, "disk0");
+	cr_assert(F.has_rl);
+	cr_assert_eq(F.rl.bytes.size, 1048576);
+	cr_assert_eq(F.rl.bytes.one_time_burst, 4096);
+	cr_assert_eq(F.rl.bytes.refill_ms, 100);
+	cr_assert_eq(F.rl.ops.size, 100);
+	cr_assert_eq(F.rl.ops.one_time_burst, 0);
+	cr_assert_eq(F.rl.ops.refill_ms, 1000);
+
+	/* A missing bucket does not limit. */
+	cr_assert_eq(req("PATCH", "/drives/rootfs",
+			 "{\"drive_id\":\"rootfs\",\"rate_limiter\":{\"ops\":{\"size\":5,"
+			 "\"refill_time\":10}}}",
+			 &o),
+		     204);
+	cr_assert_eq(F.rl.bytes.size, 0);
+	cr_assert_eq(F.rl.ops.size, 5);
+
+	/* Size 0 or refill_time 0: unlimited, as in Firecracker. */
+	cr_assert_eq(req("PATCH", "/drives/disk1",
+			 "{\"drive_id\":\"disk1\",\"rate_limiter\":{\"bandwidth\":{\"size\":0,"
+			 "\"refill_time\":10,\"one_time_burst\":7},\"ops\":{\"size\":9,"
+			 "\"refill_time\":0}}}",
+			 &o),
+		     204);
+	cr_assert_eq(F.rl.bytes.size, 0);
+	cr_assert_eq(F.rl.bytes.one_time_burst, 0);
+	cr_assert_eq(F.rl.ops.size, 0);
+
+	/* An empty limiter removes the limits; a missing or null one leaves them. */
+	cr_assert_eq(
+		req("PATCH", "/drives/disk0", "{\"drive_id\":\"disk0\",\"rate_limiter\":{}}", &o),
+		204);
+	cr_assert(F.has_rl);
+	cr_assert_eq(F.rl.bytes.size + F.rl.ops.size, 0);
+	cr_assert_eq(req("PATCH", "/drives/disk0", "{\"drive_id\":\"disk0\"}", &o), 204);
+	cr_assert_not(F.has_rl);
+	cr_assert_eq(
+		req("PATCH", "/drives/disk0", "{\"drive_id\":\"disk0\",\"rate_limiter\":null}", &o),
+		204);
+	cr_assert_not(F.has_rl);
+	cr_assert_eq(F.limit_calls, 6);
+}
+
+Test(api, patch_network_interface_rate_limiters)
+{
+	json_t *o;
+
+	cr_assert_eq(req("PATCH", "/network-interfaces/net0",
+			 "{\"iface_id\":\"net0\",\"rx_rate_limiter\":{\"bandwidth\":{\"size\":"
+			 "1000,\"refill_time\":100}}}",
+			 &o),
+		     204);
+	cr_assert_str_eq(F.limit_id, "net0");
+	cr_assert(F.has_rx);
+	cr_assert_not(F.has_tx, "tx left as it is");
+	cr_assert_eq(F.rx.bytes.size, 1000);
+	cr_assert_eq(req("PATCH", "/network-interfaces/net1",
+			 "{\"iface_id\":\"net1\",\"rx_rate_limiter\":{},\"tx_rate_limiter\":"
+			 "{\"ops\":{\"size\":10,\"one_time_burst\":20,\"refill_time\":1000}}}",
+			 &o),
+		     204);
+	cr_assert(F.has_rx && F.has_tx);
+	cr_assert_eq(F.rx.bytes.size, 0);
+	cr_assert_eq(F.tx.ops.size, 10);
+	cr_assert_eq(F.tx.ops.one_time_burst, 20);
+	cr_assert_eq(req("PATCH", "/network-interfaces/net0", "{\"iface_id\":\"net0\"}", &o), 204);
+	cr_assert_not(F.has_rx || F.has_tx);
+}
+
+/* PATCH /drives/disk0 with {"drive_id":"disk0","rate_limiter":limiter}: expect 400 with needle. */
+static void bad_limiter(const char *limiter, const char *needle)
+{
+	char body[512];
+
+	snprintf(body, sizeof(body), "{\"drive_id\":\"disk0\",\"rate_limiter\":%s}", limiter);
+	expect_fault("PATCH", "/drives/disk0", body, 400, needle);
+}
+
+Test(api, rate_limiter_errors)
+{
+	expect_fault("PATCH", "/drives/nvme0", "{\"drive_id\":\"nvme0\"}", 404, "no drive 'nvme0'");
+	expect_fault("PATCH", "/network-interfaces/eth0", "{\"iface_id\":\"eth0\"}", 404,
+		     "no network interface 'eth0'");
+	expect_fault("PATCH", "/drives/disk0", "{\"drive_id\":\"disk1\"}", 400,
+		     "does not match the id from the body");
+	expect_fault("PATCH", "/network-interfaces/net0", "{\"iface_id\":\"net1\"}", 400,
+		     "does not match");
+	expect_fault("PATCH", "/drives/disk0", "{\"rate_limiter\":{}}", 400,
+		     "missing field `drive_id`");
+	expect_fault("PATCH", "/drives/disk0", "{\"drive_id\":0}", 400,
+		     "`drive_id` must be a string");
+	expect_fault("PATCH", "/drives/disk0", "{\"drive_id\":\"disk0\",\"x\":1}", 400,
+		     "unknown field `x`");
+	expect_fault("PATCH", "/drives/disk0", "{\"drive_id\":\"disk0\",\"path_on_host\":\"/a\"}",
+		     400, "path_on_host is not supported");
+	expect_fault("PATCH", "/drives/disk0", "{\"drive_id\":", 400, "deserializing");
+	expect_fault("PATCH", "/drives/disk0", "", 400, "Empty PATCH request");
+	expect_fault("PATCH", "/network-interfaces/net0",
+		     "{\"iface_id\":\"net0\",\"rx_rate_limiter\":[]}", 400,
+		     "`rx_rate_limiter` must be an object");
+	bad_limiter("3", "`rate_limiter` must be an object");
+	bad_limiter("{\"bytes\":{}}", "unknown field `bytes`");
+	bad_limiter("{\"ops\":[]}", "`rate_limiter.ops` must be an object");
+	bad_limiter("{\"ops\":{\"size\":1}}", "missing field `rate_limiter.ops.refill_time`");
+	bad_limiter("{\"ops\":{\"refill_time\":1}}", "missing field `rate_limiter.ops.size`");
+	bad_limiter("{\"ops\":{\"size\":1,\"refill_time\":1,\"rate\":2}}", "unknown field `rate`");
+	bad_limiter("{\"bandwidth\":{\"size\":-1,\"refill_time\":100}}",
+		    "`rate_limiter.bandwidth.size` must be a non-negative integer");
+	bad_limiter("{\"bandwidth\":{\"size\":\"1M\",\"refill_time\":100}}",
+		    "non-negative integer");
+	bad_limiter("{\"bandwidth\":{\"size\":1.5,\"refill_time\":100}}", "non-negative integer");
+	bad_limiter("{\"bandwidth\":{\"size\":1,\"refill_time\":100,\"one_time_burst\":-3}}",
+		    "one_time_burst` must be");
+	bad_limiter("{\"bandwidth\":{\"size\":1099511627777,\"refill_time\":100}}",
+		    "rate_limiter: bandwidth: size and burst must be at most");
+	bad_limiter("{\"ops\":{\"size\":1,\"refill_time\":86400001}}",
+		    "rate_limiter: ops: refill time");
+	/* Bad ids: 400 from the router, never reaching the VMM. */
+	expect_fault("PATCH", "/drives/", "{}", 400, "Invalid request method and/or path");
+	expect_fault("PATCH", "/drives/a/b", "{}", 400, "Invalid request method and/or path");
+	expect_fault("GET", "/drives/disk0", NULL, 400, "Invalid request method and/or path");
+	expect_fault("PATCH", "/drives/disk%200", "{\"drive_id\":\"disk 0\"}", 400, "Invalid id");
+	cr_assert_eq(F.limit_calls, 2, "only the two 404s reached the VMM");
+	/* A VMM failure other than a missing device: 500 with its message. */
+	F.fail = -EIO;
+	expect_fault("PATCH", "/drives/disk0", "{\"drive_id\":\"disk0\"}", 500, "limits broke");
+}
+
+/* What `clone limit` sends is what the server reads: the same configs as parsing the words. */
+Test(api, cli_limit_bodies_round_trip)
+{
+	static char *const words[] = { "bps=10M", "iops=15", "bps_size=64K", "bps_refill_ms=50",
+				       "bps_burst=1G" };
+	struct rl_config want = { 0 };
+	char *path, *body;
+	json_t *o;
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		char k[32];
+		const char *eq = strchr(words[i], '=');
+
+		snprintf(k, sizeof(k), "%.*s", (int)(eq - words[i]), words[i]);
+		cr_assert_eq(rl_parse_option(k, eq + 1, &want), 1);
+	}
+	cr_assert_eq(rl_parse_finish(&want), 0);
+	cr_assert_eq(cli_limit_build("disk1", 5, words, &path, &body), 0, "%s", err_msg());
+	cr_assert_eq(req("PATCH", path, body, &o), 204);
+	cr_assert(F.has_rl);
+	cr_assert_eq(memcmp(&F.rl, &want, sizeof(want)), 0);
+	free(path);
+	free(body);
+
+	cr_assert_eq(
+		cli_limit_build("net0", 2, (char *[]){ "rx_iops=100", "tx_bps=1M" }, &path, &body),
+		0);
+	cr_assert_eq(req("PATCH", path, body, &o), 204);
+	cr_assert(F.has_rx && F.has_tx);
+	cr_assert_eq(F.rx.ops.size, 10);
+	cr_assert_eq(F.rx.bytes.size, 0);
+	cr_assert_eq(F.tx.bytes.size, 104857);
+	cr_assert_eq(F.tx.ops.size, 0);
+	free(path);
+	free(body);
 }

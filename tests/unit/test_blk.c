@@ -4,9 +4,11 @@
  * would: through the virtio-mmio registers, with rings and buffers in fake
  * guest memory and a raw image in a temporary file.  Requests run on the
  * real worker pool; blk_drain + blk_complete_pending stand in for the
- * event loop.
+ * event loop.  The rate-limit tests run a real event loop (the limiter's
+ * timer and the completions) step by step with evl_run_once().
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +19,9 @@
 #include "block/disk.h"
 #include "fakes/fake_mem.h"
 #include "virtio/blk.h"
+#include "lib/util.h"
 #include "virtio/mmio.h"
+#include "vmm/evloop.h"
 
 #define DISK_SIZE (1u << 20)
 #define QSZ 16
@@ -42,6 +46,8 @@ static struct virtio_dev *vd;
 static char path[] = "/tmp/clone-test-blk-XXXXXX";
 static int irqs;
 static uint16_t avail_idx;
+static struct evloop loop;
+static bool have_loop;
 
 struct desc {
 	uint64_t addr;
@@ -68,7 +74,7 @@ static uint32_t rd(unsigned off)
 	return v;
 }
 
-static void make_blk(bool ro, const char *serial)
+static void make_blk_on(bool ro, const char *serial, const struct rl_config *rl, struct evloop *l)
 {
 	struct disk *d;
 	struct blk_config bc = { .ro = ro, .serial = serial };
@@ -81,9 +87,16 @@ static void make_blk(bool ro, const char *serial)
 	cr_assert_eq(aio_pool_create(2, &pool), 0);
 	cr_assert_eq(disk_open(path, DISK_FMT_RAW, 0, &d), 0);
 	bc.disk = d;
-	cr_assert_eq(blk_create(&bc, &gm, pool, NULL, &b), 0);
+	if (rl)
+		bc.rl = *rl;
+	cr_assert_eq(blk_create(&bc, &gm, pool, l, &b), 0);
 	vd = blk_virtio(b);
 	vd->hooks.irq = hook_irq;
+}
+
+static void make_blk(bool ro, const char *serial)
+{
+	make_blk_on(ro, serial, NULL, NULL);
 }
 
 static uint64_t features(void)
@@ -138,6 +151,10 @@ static void setup_ro(void)
 static void teardown(void)
 {
 	blk_destroy(b);
+	b = NULL;
+	if (have_loop)
+		evl_destroy(&loop);
+	have_loop = false;
 	aio_pool_destroy(pool);
 	fake_mem_destroy(&gm);
 	unlink(path);
@@ -378,4 +395,205 @@ Test(blk, many_requests_in_flight, .init = setup_rw)
 		cr_assert_eq(back[0], 'a' + (char)k);
 		cr_assert_eq(back[511], 'a' + (char)k);
 	}
+}
+
+/* ---- rate limiting ---- */
+
+static void setup_limited(const struct rl_config *rl)
+{
+	cr_assert_eq(evl_init(&loop), 0);
+	have_loop = true;
+	make_blk_on(false, "rl", rl, &loop);
+	bring_up();
+}
+
+/* Chain k (descriptors 3k..3k+2): header, len bytes at DATA + k * 64 KiB, status byte STATUS + k. */
+static void offer(unsigned k, uint32_t type, uint64_t sector, uint32_t len, bool in)
+{
+	uint16_t *avail = fake_mem_at(&gm, AVAIL);
+	struct hdr *h = fake_mem_at(&gm, HDR + 16 * k);
+	uint16_t d = (uint16_t)(3 * k);
+
+	*h = (struct hdr){ type, 0, sector };
+	*(uint8_t *)fake_mem_at(&gm, STATUS + k) = 0xff;
+	set_desc(d, HDR + 16 * k, 16, 1, (uint16_t)(d + 1));
+	if (len) {
+		set_desc(d + 1u, DATA + 0x10000ull * k, len, 1 | (in ? 2 : 0), (uint16_t)(d + 2));
+		set_desc(d + 2u, STATUS + k, 1, 2, 0);
+	} else {
+		set_desc(d + 1u, STATUS + k, 1, 2, 0);
+	}
+	avail[2 + avail_idx % QSZ] = d;
+	avail_idx++;
+	__atomic_store_n(&avail[1], avail_idx, __ATOMIC_RELEASE);
+}
+
+static void kick(void)
+{
+	pthread_mutex_lock(&vd->lock);
+	vd->ops->notify(vd, 0);
+	pthread_mutex_unlock(&vd->lock);
+}
+
+static uint16_t used(void)
+{
+	return __atomic_load_n((uint16_t *)fake_mem_at(&gm, USED + 2), __ATOMIC_ACQUIRE);
+}
+
+/* Run the loop until `target` requests are used or max_ms passed; returns the time it took. */
+static uint64_t pump(uint16_t target, uint64_t max_ms)
+{
+	uint64_t t0 = monotonic_ns();
+
+	while (used() < target && monotonic_ns() - t0 < max_ms * 1000000ull)
+		cr_assert_geq(evl_run_once(&loop, 5), 0);
+	return monotonic_ns() - t0;
+}
+
+Test(blk, ops_limit_holds_requests_until_the_timer)
+{
+	struct rl_config rl = { .ops = { .size = 1, .refill_ms = 100 } };
+	uint64_t t0, t;
+
+	setup_limited(&rl);
+	for (unsigned k = 0; k < 3; k++)
+		offer(k, T_FLUSH, 0, 0, false);
+	t0 = monotonic_ns();
+	kick();
+	pump(1, 5000);
+	cr_assert_eq(used(), 1, "the full bucket lets one through");
+	cr_assert_eq(*(uint8_t *)fake_mem_at(&gm, STATUS + 1), 0xff, "the second is held");
+	kick(); /* a kick while throttled changes nothing */
+	pump(2, 5000);
+	t = monotonic_ns() - t0;
+	cr_assert_eq(used(), 2);
+	cr_assert_geq(t, 100000000ull, "released after %llu ns", (unsigned long long)t);
+	pump(3, 5000);
+	t = monotonic_ns() - t0;
+	cr_assert_eq(used(), 3);
+	cr_assert_geq(t, 200000000ull, "released after %llu ns", (unsigned long long)t);
+	cr_assert_lt(t, 4000000000ull);
+	for (unsigned k = 0; k < 3; k++)
+		cr_assert_eq(*(uint8_t *)fake_mem_at(&gm, STATUS + k), 0, "request %u", k);
+}
+
+Test(blk, bytes_limit_paces_reads)
+{
+	/* 8 KiB per 50 ms: five 8 KiB reads take at least 150 ms (the first is free,
+	 * the second goes into debt at once). */
+	struct rl_config rl = { .bytes = { .size = 8192, .refill_ms = 50 } };
+	uint8_t pattern[8192];
+	uint64_t t;
+	int fd;
+
+	setup_limited(&rl);
+	for (unsigned i = 0; i < sizeof(pattern); i++)
+		pattern[i] = (uint8_t)(i * 13 + 5);
+	fd = open(path, O_WRONLY);
+	cr_assert_eq(pwrite(fd, pattern, sizeof(pattern), 0), (ssize_t)sizeof(pattern));
+	close(fd);
+	for (unsigned k = 0; k < 5; k++)
+		offer(k, T_IN, 0, 8192, true);
+	t = monotonic_ns();
+	kick();
+	pump(5, 5000);
+	t = monotonic_ns() - t;
+	cr_assert_eq(used(), 5);
+	cr_assert_geq(t, 150000000ull, "took %llu ns", (unsigned long long)t);
+	for (unsigned k = 0; k < 5; k++) {
+		cr_assert_eq(*(uint8_t *)fake_mem_at(&gm, STATUS + k), 0);
+		cr_assert_arr_eq(fake_mem_at(&gm, DATA + 0x10000ull * k), pattern, sizeof(pattern));
+	}
+}
+
+Test(blk, runtime_change_releases_held_requests)
+{
+	struct rl_config slow = { .ops = { .size = 1, .refill_ms = 60000 } }, none = { 0 }, got;
+	uint64_t t;
+
+	setup_limited(&slow);
+	blk_get_rate_limit(b, &got);
+	cr_assert_eq(got.ops.size, 1);
+	cr_assert_eq(got.ops.refill_ms, 60000);
+	offer(0, T_FLUSH, 0, 0, false);
+	offer(1, T_FLUSH, 0, 0, false);
+	kick();
+	pump(1, 5000);
+	pump(2, 30);
+	cr_assert_eq(used(), 1, "held: one a minute");
+	/* The same limit again: the level (empty) is kept, it stays held. */
+	cr_assert_eq(blk_set_rate_limit(b, &slow), 0);
+	pump(2, 30);
+	cr_assert_eq(used(), 1);
+	cr_assert_eq(blk_set_rate_limit(b, &none), 0);
+	t = pump(2, 5000);
+	cr_assert_eq(used(), 2);
+	cr_assert_lt(t, 1000000000ull, "released at once, not after a minute");
+	blk_get_rate_limit(b, &got);
+	cr_assert_eq(got.ops.size, 0);
+	/* Unlimited now: a burst goes straight through (chains 0..4 are free again). */
+	for (unsigned k = 0; k < 3; k++)
+		offer(k, T_FLUSH, 0, 0, false);
+	kick();
+	pump(5, 5000);
+	cr_assert_eq(used(), 5);
+	/* Limiting again starts with a full bucket. */
+	cr_assert_eq(blk_set_rate_limit(b, &slow), 0);
+	offer(3, T_FLUSH, 0, 0, false);
+	offer(4, T_FLUSH, 0, 0, false);
+	kick();
+	pump(7, 50);
+	cr_assert_eq(used(), 6);
+}
+
+Test(blk, reset_while_throttled_forgets_the_wait)
+{
+	struct rl_config rl = { .ops = { .size = 1, .refill_ms = 100 } }, none = { 0 };
+
+	setup_limited(&rl);
+	offer(0, T_FLUSH, 0, 0, false);
+	offer(1, T_FLUSH, 0, 0, false);
+	kick();
+	pump(1, 5000);
+	cr_assert_eq(used(), 1);
+	wr(0x70, 0);
+	cr_assert_eq(rd(0x70), 0);
+	memset(fake_mem_at(&gm, AVAIL), 0, 0x100);
+	memset(fake_mem_at(&gm, USED), 0, 0x100);
+	/* Past the refill time: the disarmed timer must not touch the (reset) queue. */
+	pump(1, 150);
+	cr_assert_eq(used(), 0);
+	cr_assert_eq(*(uint8_t *)fake_mem_at(&gm, STATUS + 1), 0xff, "the held request never ran");
+	bring_up();
+	cr_assert_eq(blk_set_rate_limit(b, &none), 0);
+	offer(0, T_FLUSH, 0, 0, false);
+	kick();
+	pump(1, 5000);
+	cr_assert_eq(used(), 1);
+	cr_assert_eq(*(uint8_t *)fake_mem_at(&gm, STATUS), 0);
+}
+
+Test(blk, bad_rate_limits_are_refused)
+{
+	struct rl_config bad = { .bytes = { .size = 100, .refill_ms = 0 } };
+	struct rl_config some = { .ops = { .size = 10, .refill_ms = 100 } };
+	struct blk_config bc = { .rl = bad };
+	struct blk *other = NULL;
+	char other_path[] = "/tmp/clone-test-blk2-XXXXXX";
+	struct disk *d;
+	int fd;
+
+	setup_rw(); /* no event loop */
+	cr_assert_eq(blk_set_rate_limit(b, &bad), -EINVAL);
+	cr_assert_eq(blk_set_rate_limit(b, &some), -ENOTSUP, "no loop for the timer");
+	fd = mkstemp(other_path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, 4096), 0);
+	close(fd);
+	cr_assert_eq(disk_open(other_path, DISK_FMT_RAW, 0, &d), 0);
+	unlink(other_path);
+	bc.disk = d;
+	cr_assert_eq(blk_create(&bc, &gm, pool, NULL, &other), -EINVAL);
+	cr_assert_null(other);
+	cr_assert_eq(request(T_FLUSH, 0, 0, false), 1, "still unlimited");
 }

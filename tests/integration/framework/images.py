@@ -64,8 +64,10 @@ from framework.vm import READY, REPO
 CACHE = REPO / "build" / "test-images"
 BUSYBOX = Path("/bin/busybox")
 ROOTFS_TAG = "clone-test-rootfs"
-# Host programs copied into the fio image (with their libraries).
+# Host programs copied into the fio image (with their libraries): fio and
+# iperf3 for the I/O and network tests and benchmarks.
 FIO_TOOLS = {"/usr/bin/fio": "usr/bin/fio",
+             "/usr/bin/iperf3": "usr/bin/iperf3",
              "/usr/sbin/blkdiscard": "usr/local/sbin/blkdiscard",
              "/usr/bin/fallocate": "usr/local/bin/fallocate"}
 SMALL_MB = 64
