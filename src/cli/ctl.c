@@ -222,6 +222,28 @@ static void print_kv(FILE *f, const char *key, const char *fmt, ...)
 	fputc('\n', f);
 }
 
+/* One line per NIC: "net0: bridge ct1a2b3c4d-0 02:..:.. 172.20.0.2/24 vhost". */
+static void print_nics(FILE *f, json_t *a)
+{
+	size_t i;
+	json_t *n;
+
+	json_array_foreach(a, i, n)
+	{
+		char key[16];
+		const char *lim = jstr(n, "tx_limit");
+
+		snprintf(key, sizeof(key), "%s:", jstr(n, "id") ? jstr(n, "id") : "net");
+		print_kv(f, key, "%s %s %s %s %s%s%s", jstr(n, "mode") ? jstr(n, "mode") : "-",
+			 jstr(n, "tap") ? jstr(n, "tap") : "-",
+			 jstr(n, "mac") ? jstr(n, "mac") : "-",
+			 jstr(n, "address") && *jstr(n, "address") ? jstr(n, "address") : "-",
+			 jstr(n, "path") ? jstr(n, "path") : "-",
+			 lim && strcmp(lim, "none") ? ", tx limit " : "",
+			 lim && strcmp(lim, "none") ? lim : "");
+	}
+}
+
 static void print_agent(FILE *f, const json_t *info)
 {
 	json_t *hello = json_object_get(info, "hello");
@@ -302,6 +324,7 @@ int cli_print_status(FILE *f, const char *status_json)
 	info = json_object_get(st, "agent_info");
 	if (json_is_object(info))
 		print_agent(f, info);
+	print_nics(f, json_object_get(st, "net"));
 	json_decref(st);
 	return 0;
 }

@@ -404,6 +404,18 @@ static __attribute__((noreturn)) void holder_main(pid_t parent, int sock, uid_t 
 	sock = child_reset(sock);
 	if (sock < 0)
 		_exit(1);
+	/*
+	 * It outlives `clone run -d`'s parent: keep none of the VMM's stdio (a
+	 * caller waiting for EOF on the VMM's output would wait for it too).
+	 */
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		close(null);
+	}
 	ret = holder_setup(uid, gid, script, ifname, &fd);
 	send_result(sock, ret, ifname, fd);
 	if (ret < 0)
