@@ -274,19 +274,29 @@ static int list_link(const struct nlmsghdr *h, void *opaque)
 	return 0;
 }
 
+/*
+ * A dump request of type for family (the first byte of every rtnetlink
+ * header): cb gets each message.  0 or -errno with "what" in the message.
+ */
+static int dump(uint16_t type, unsigned char family, size_t hdr_len,
+		int (*cb)(const struct nlmsghdr *, void *), void *opaque, const char *what)
+{
+	struct req r;
+	unsigned char *fam = req_init(&r, type, NLM_F_DUMP, hdr_len);
+	int ret;
+
+	*fam = family;
+	ret = talk(&r, cb, opaque);
+	return ret ? err_set(ret, "%s", what) : 0;
+}
+
 int nl_link_list(struct nl_link *out, unsigned max)
 {
 	struct link_list ll = { .out = out, .max = max };
-	struct ifinfomsg *ifi;
-	struct req r;
-	int ret;
+	int ret = dump(RTM_GETLINK, AF_UNSPEC, sizeof(struct ifinfomsg), list_link, &ll,
+		       "listing network interfaces");
 
-	ifi = req_init(&r, RTM_GETLINK, NLM_F_DUMP, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ret = talk(&r, list_link, &ll);
-	if (ret)
-		return err_set(ret, "listing network interfaces");
-	return (int)ll.n;
+	return ret ? ret : (int)ll.n;
 }
 
 /* RTM_NEWLINK on an existing link: flags and/or master. */
@@ -435,14 +445,8 @@ static int list_addr(const struct nlmsghdr *h, void *opaque)
 int nl_addr_list(struct nl_addr *out, unsigned max)
 {
 	struct addr_list al = { .out = out, .max = max };
-	struct ifaddrmsg *ifa;
-	struct req r;
-	int ret;
+	int ret = dump(RTM_GETADDR, AF_INET, sizeof(struct ifaddrmsg), list_addr, &al,
+		       "listing IPv4 addresses");
 
-	ifa = req_init(&r, RTM_GETADDR, NLM_F_DUMP, sizeof(*ifa));
-	ifa->ifa_family = AF_INET;
-	ret = talk(&r, list_addr, &al);
-	if (ret)
-		return err_set(ret, "listing IPv4 addresses");
-	return (int)al.n;
+	return ret ? ret : (int)al.n;
 }

@@ -69,6 +69,19 @@ static int check_name(const char *name)
 	return 0;
 }
 
+/* After TUNSETIFF (ret): the header length, then hand tfd over or close it. */
+static int finish(int tfd, int ret, char ifname[IFNAMSIZ], int *fd)
+{
+	if (!ret)
+		ret = set_hdr(tfd, ifname);
+	if (ret) {
+		close(tfd);
+		return ret;
+	}
+	*fd = tfd;
+	return 0;
+}
+
 int tap_create(const char *name, char ifname[IFNAMSIZ], int *fd)
 {
 	int tfd, ret;
@@ -94,14 +107,7 @@ int tap_create(const char *name, char ifname[IFNAMSIZ], int *fd)
 			      name);
 	else if (ret)
 		ret = err_set(ret, "creating TAP device %s", name);
-	if (!ret)
-		ret = set_hdr(tfd, ifname);
-	if (ret) {
-		close(tfd);
-		return ret;
-	}
-	*fd = tfd;
-	return 0;
+	return finish(tfd, ret, ifname, fd);
 }
 
 int tap_open(const char *name, char ifname[IFNAMSIZ], int *fd)
@@ -137,14 +143,7 @@ int tap_open(const char *name, char ifname[IFNAMSIZ], int *fd)
 			      name);
 	else if (ret)
 		ret = err_set(ret, "opening TAP device %s", name);
-	if (!ret)
-		ret = set_hdr(tfd, ifname);
-	if (ret) {
-		close(tfd);
-		return ret;
-	}
-	*fd = tfd;
-	return 0;
+	return finish(tfd, ret, ifname, fd);
 }
 
 int tap_set_offload(int fd, unsigned tun_flags)
