@@ -318,7 +318,7 @@ int cli_run_parse(int argc, char **argv, struct vm_config *cfg)
 			/* `--net user` as well as `--net=user`: the value may be the next word. */
 			if (!optarg && optind < argc && argv[optind][0] != '-')
 				optarg = argv[optind++];
-			/* fall through */
+			__attribute__((fallthrough));
 		default:
 			ret = parse_one(cfg, opt, optarg);
 			if (ret)

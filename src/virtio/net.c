@@ -405,14 +405,21 @@ static void rx_process(struct net *n)
 		if (ret < 0)
 			return;
 		if (ret == 0) {
-			/* Out of buffers: wait for the driver's kick. */
+			/*
+			 * Too few buffers (perhaps some, not enough for this frame):
+			 * wait for the driver to add more.  One more try closes the
+			 * race with buffers added before the request took effect.
+			 */
 			n->rx_wait_buffers = true;
 			set_tap_events(n, 0);
-			virtq_set_notify(q, true);
-			if (!virtq_has_avail(q))
+			virtq_want_more(q);
+			ret = rx_deliver(n);
+			if (ret < 0)
+				return;
+			if (ret == 0)
 				goto out;
 			n->rx_wait_buffers = false;
-			continue; /* buffers arrived meanwhile */
+			virtq_set_notify(q, false);
 		}
 		n->rx_len = 0;
 		pushed = true;

@@ -426,6 +426,21 @@ void virtq_set_notify(struct virtq *q, bool enable)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
+void virtq_want_more(struct virtq *q)
+{
+	uint8_t *used = used_ring(q);
+	const uint8_t *avail = avail_ring(q);
+
+	if (!used || !avail)
+		return;
+	if (q->event_idx)
+		/* A kick when the driver adds past what it has made available so far. */
+		store16(used + USED_RING_OFF + USED_ELEM_SIZE * q->size, load16_acquire(avail + 2));
+	else
+		store16(used, 0);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
 /* ---- chain copy helpers ---- */
 
 static size_t copy_iov(const struct iovec *iov, unsigned nr, uint64_t off, void *buf,

@@ -111,6 +111,12 @@ bool virtq_should_notify(struct virtq *q);
  * enabling, re-check virtq_has_avail() to close the race.
  */
 void virtq_set_notify(struct virtq *q, bool enable);
+/*
+ * The chains available are not enough (a frame needs more buffers): ask
+ * for a kick when the driver makes more available, whatever is pending.
+ * Then re-check once, as after virtq_set_notify().
+ */
+void virtq_want_more(struct virtq *q);
 /* Are there chains the device has not taken yet? */
 bool virtq_has_avail(const struct virtq *q);
 

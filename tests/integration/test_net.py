@@ -113,12 +113,21 @@ def test_bridge_nat_two_guests_and_tap_cleanup(host, ns):
     assert "clone" not in ns.run("nft", "list", "tables").stdout.decode()
 
 
-def test_existing_tap_with_address(host, ns):
+def test_two_nics_one_on_an_existing_tap(host, ns):
     ns.run("ip", "tuntap", "add", "mytap0", "mode", "tap")
     ns.run("ip", "addr", "add", "10.9.0.1/24", "dev", "mytap0")
     ns.run("ip", "link", "set", "mytap0", "up")
-    host.start("t1", "--netns", ns.name, "--tap", "mytap0,ip=10.9.0.2/24,gw=10.9.0.1")
-    assert "inet 10.9.0.2/24" in host.sh("t1", "ip -o -4 addr show eth0")
+    host.start("t1", "--netns", ns.name, "--net", "--tap", "mytap0,ip=10.9.0.2/24",
+               "--mac", "02:00:00:00:99:01")
+    out = host.sh("t1", "for i in eth0 eth1; do echo $i $(cat /sys/class/net/$i/address) "
+                        "$(ip -o -4 addr show $i | awk '{print $4}'); done; ip route")
+    st = host.status("t1")["net"]
+    assert [n["mode"] for n in st] == ["bridge", "tap"]
+    assert st[1]["tap"] == "mytap0" and st[1]["mac"] == "02:00:00:00:99:01"
+    # Each address landed on the NIC with its MAC: eth0 the bridge's, eth1 the TAP's.
+    assert f"eth0 {st[0]['mac']} {st[0]['address']}" in out, out
+    assert "eth1 02:00:00:00:99:01 10.9.0.2/24" in out, out
+    assert "default via 172.20.0.1 dev eth0" in out
     srv = ns.echo_server("10.9.0.1", 7002)
     assert host.sh("t1", "echo hi | nc 10.9.0.1 7002") == "echo 10.9.0.2: hi\n"
     srv.wait(timeout=DEFAULT_TIMEOUT)

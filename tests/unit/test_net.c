@@ -362,3 +362,24 @@ Test(net, malformed_chains_are_survived)
 	wr(0x70, 0);
 	cr_assert_eq(rd(0x70), 0);
 }
+
+Test(net, rx_frame_larger_than_the_buffers_waits_for_more)
+{
+	uint8_t frame[HDR + 2500] = { 0 };
+	uint16_t avail_event;
+
+	/* Two 1 KiB buffers cannot hold 2.5 KiB: nothing is taken, nothing spins. */
+	post(0, BUF, 1024, true);
+	post(0, BUF + 0x1000, 1024, true);
+	cr_assert_eq(send(peer, frame, sizeof(frame), 0), (ssize_t)sizeof(frame));
+	pump(0);
+	cr_assert_eq(used_idx(0), 0);
+	/* The driver is asked to kick on its next buffer (EVENT_IDX: avail_event = avail idx). */
+	memcpy(&avail_event, fake_mem_at(&gm, ring[0][2] + 4 + 8 * QSZ), 2);
+	cr_assert_eq(avail_event, avail[0]);
+	post(0, BUF + 0x2000, 1024, true);
+	kick(0);
+	pump(0);
+	cr_assert_eq(used_idx(0), 3, "one frame over three buffers");
+	cr_assert_eq(((uint8_t *)fake_mem_at(&gm, BUF))[10], 3, "num_buffers");
+}

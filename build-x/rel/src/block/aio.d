@@ -1,0 +1,5 @@
+build-x/rel/src/block/aio.o: src/block/aio.c src/block/aio.h \
+ src/lib/err.h src/vmm/evloop.h
+src/block/aio.h:
+src/lib/err.h:
+src/vmm/evloop.h:

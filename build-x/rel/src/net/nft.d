@@ -1,0 +1,3 @@
+build-x/rel/src/net/nft.o: src/net/nft.c src/lib/err.h src/net/nft.h
+src/lib/err.h:
+src/net/nft.h:

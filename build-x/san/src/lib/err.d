@@ -1,0 +1,2 @@
+build-x/san/src/lib/err.o: src/lib/err.c src/lib/err.h
+src/lib/err.h:
