@@ -1,3 +1,0 @@
-build-x/rel/src/api/agent_proto.o: src/api/agent_proto.c \
- src/api/agent_proto.h
-src/api/agent_proto.h:

@@ -1,6 +1,0 @@
-build-x/rel/src/block/disk.o: src/block/disk.c src/block/disk.h \
- src/lib/err.h src/lib/log.h src/lib/util.h
-src/block/disk.h:
-src/lib/err.h:
-src/lib/log.h:
-src/lib/util.h:

@@ -1,2 +1,0 @@
-build-x/rel/src/lib/err.o: src/lib/err.c src/lib/err.h
-src/lib/err.h:

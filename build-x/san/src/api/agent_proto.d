@@ -1,3 +1,0 @@
-build-x/san/src/api/agent_proto.o: src/api/agent_proto.c \
- src/api/agent_proto.h
-src/api/agent_proto.h:

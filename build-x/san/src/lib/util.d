@@ -1,3 +1,0 @@
-build-x/san/src/lib/util.o: src/lib/util.c src/lib/err.h src/lib/util.h
-src/lib/err.h:
-src/lib/util.h:

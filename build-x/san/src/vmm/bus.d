@@ -1,3 +1,0 @@
-build-x/san/src/vmm/bus.o: src/vmm/bus.c src/vmm/bus.h src/lib/err.h
-src/vmm/bus.h:
-src/lib/err.h:

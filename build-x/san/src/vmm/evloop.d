@@ -1,5 +1,0 @@
-build-x/san/src/vmm/evloop.o: src/vmm/evloop.c src/vmm/evloop.h \
- src/lib/err.h src/lib/util.h
-src/vmm/evloop.h:
-src/lib/err.h:
-src/lib/util.h:
