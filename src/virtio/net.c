@@ -678,16 +678,6 @@ const char *net_id(const struct net *n)
 	return n->id;
 }
 
-bool net_uses_vhost(struct net *n)
-{
-	bool on;
-
-	pthread_mutex_lock(&n->vd.lock);
-	on = n->path == PATH_VHOST;
-	pthread_mutex_unlock(&n->vd.lock);
-	return on;
-}
-
 const char *net_data_path(struct net *n)
 {
 	enum net_path p;

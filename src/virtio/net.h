@@ -69,8 +69,6 @@ int net_create(const struct net_config *cfg, const struct guest_mem *gm, struct 
 void net_destroy(struct net *n);
 struct virtio_dev *net_virtio(struct net *n);
 const char *net_id(const struct net *n);
-/* True while vhost-net carries the data. */
-bool net_uses_vhost(struct net *n);
 /* "vhost", "userspace", or "inactive" (the driver has not started the device). */
 const char *net_data_path(struct net *n);
 /*

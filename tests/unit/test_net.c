@@ -208,7 +208,7 @@ Test(net, config_space_has_the_mac_and_link_up)
 		virtio_mmio_ops.read(vd, 0x100 + i, &cfg[i], 1);
 	cr_assert_arr_eq(cfg, ((uint8_t[]){ 2, 0, 0, 0x12, 0x34, 0x56, 1, 0 }), 8);
 	cr_assert_str_eq(net_id(n), "net0");
-	cr_assert_not(net_uses_vhost(n));
+	cr_assert_str_eq(net_data_path(n), "userspace");
 }
 
 Test(net_own, offers_offloads_and_mergeable_buffers)
