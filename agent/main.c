@@ -22,6 +22,7 @@
 
 #include "agent.h"
 #include "control.h"
+#include "identity.h"
 #include "exec.h"
 
 #define MAX_SESSIONS 1024
@@ -93,6 +94,9 @@ static void hold_stdio(void)
 				break;
 }
 
+#define IDENTITY_MEM "/dev/mem"
+#define IDENTITY_DIR "/run/clone"
+
 static int make_token(uint8_t token[AP_TOKEN_LEN])
 {
 	size_t got = 0;
@@ -126,6 +130,7 @@ int main(int argc, char **argv)
 {
 	struct agent_opts o = { .host_cid = AGENT_VMADDR_CID_HOST, .exec_port = AP_EXEC_PORT };
 	uint8_t token[AP_TOKEN_LEN];
+	struct identity_state ist = { 0 };
 	unsigned sessions = 0;
 	bool was_busy;
 	uint64_t listen_retry = 0;
@@ -160,6 +165,7 @@ int main(int argc, char **argv)
 		alog(LOG_E, "getrandom: %s", strerror(-r));
 		return 1;
 	}
+	identity_refresh(&ist, IDENTITY_MEM, IDENTITY_DIR, token);
 	ctl_init(&ctl, &o, token);
 	alog(LOG_I, "%s starting (exec port %u)", AGENT_VERSION, o.exec_port);
 
@@ -183,6 +189,9 @@ int main(int argc, char **argv)
 				listen_retry = now + LISTEN_RETRY_MS;
 			}
 		}
+		/* Before every reconnect: a fork's agent learns here that it is one. */
+		if (!o.no_control && ctl.state == CTL_DOWN)
+			identity_refresh(&ist, IDENTITY_MEM, IDENTITY_DIR, token);
 		if (!o.no_control)
 			ctl_tick(&ctl, now, sessions);
 

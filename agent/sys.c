@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <net/route.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -400,6 +401,44 @@ static int iface_by_mac(const char *mac, char *name, size_t cap)
 	return r;
 }
 
+/* Give name the hardware address mac (down, SIOCSIFHWADDR, up again if it was). */
+static int set_mac(const char *name, const char *mac)
+{
+	unsigned v[6];
+	struct ifreq ifr;
+	short flags;
+	int s, r = 0;
+
+	if (sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
+		return -EINVAL;
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	scopy(ifr.ifr_name, sizeof(ifr.ifr_name), name);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
+		r = -errno;
+		goto out;
+	}
+	flags = ifr.ifr_flags;
+	ifr.ifr_flags = (short)(flags & ~IFF_UP);
+	if (flags & IFF_UP && ioctl(s, SIOCSIFFLAGS, &ifr) < 0) {
+		r = -errno;
+		goto out;
+	}
+	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+	for (unsigned b = 0; b < 6; b++)
+		ifr.ifr_hwaddr.sa_data[b] = (char)v[b];
+	if (ioctl(s, SIOCSIFHWADDR, &ifr) < 0)
+		r = -errno;
+	ifr.ifr_flags = flags;
+	if (flags & IFF_UP && ioctl(s, SIOCSIFFLAGS, &ifr) < 0 && !r)
+		r = -errno;
+out:
+	close(s);
+	return r;
+}
+
 static void set_sin(struct sockaddr *sa, uint32_t addr)
 {
 	struct sockaddr_in sin;
@@ -523,8 +562,16 @@ int asys_identity(const struct ap_identity *id, char *msg, size_t cap)
 		snprintf(resolv + strlen(resolv), sizeof(resolv) - strlen(resolv),
 			 "nameserver %s\n", id->dns[i]);
 	}
-	if (id->nr_addrs || id->gateway[0]) {
-		if (id->mac[0]) {
+	if (id->nr_addrs || id->gateway[0] || id->match_mac[0]) {
+		/* A fork's interface still has its template's MAC: find it by that. */
+		if (id->match_mac[0] && id->mac[0] &&
+		    iface_by_mac(id->match_mac, iface, IFNAMSIZ - 3) == 0) {
+			if ((r = set_mac(iface, id->mac)) < 0) {
+				snprintf(msg, cap, "setting MAC %.17s on %s: %s", id->mac, iface,
+					 strerror(-r));
+				return r;
+			}
+		} else if (id->mac[0]) {
 			if ((r = iface_by_mac(id->mac, iface, IFNAMSIZ - 3)) < 0) {
 				snprintf(msg, cap, "no interface with MAC %.17s", id->mac);
 				return r;

@@ -57,7 +57,7 @@ static const struct {
 	{ "list", cli_list },	  { "status", cli_status }, { "exec", cli_exec },
 	{ "attach", cli_attach }, { "pause", cli_pause },   { "resume", cli_resume },
 	{ "stop", cli_stop },	  { "kill", cli_kill },	    { "net", cli_net },
-	{ "limit", cli_limit },
+	{ "limit", cli_limit },	  { "snapshot", cli_snapshot }, { "template", cli_template },
 };
 
 static void usage(FILE *f)
@@ -77,6 +77,10 @@ static void usage(FILE *f)
 		   "  kill       SIGKILL a VM\n"
 		   "  net        the host bridge of --net: up, down, status\n"
 		   "  limit      change a running VM's disk or NIC rate limits\n"
+		   "  snapshot   snapshot a running VM into a template\n"
+		   "  fork       start VMs from a template, copy-on-write, in milliseconds\n"
+		   "  restore    continue a template as a VM\n"
+		   "  template   list, show or remove templates\n"
 		   "\n"
 		   "  -h, --help     show this help\n"
 		   "  -V, --version  show the version\n");
@@ -101,6 +105,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cli_run(argc - 1, argv + 1, start);
+	if (!strcmp(argv[1], "fork"))
+		return cli_fork(argc - 1, argv + 1, start);
+	if (!strcmp(argv[1], "restore"))
+		return cli_restore(argc - 1, argv + 1, start);
 	for (unsigned i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);

@@ -454,6 +454,9 @@ int ap_decode_identity(const struct ap_frame *f, struct ap_identity *out)
 		case AP_T_MAC:
 			e = field_str(&fld, out->mac, sizeof(out->mac));
 			break;
+		case AP_T_MATCH_MAC:
+			e = field_str(&fld, out->match_mac, sizeof(out->match_mac));
+			break;
 		case AP_T_GATEWAY:
 			e = field_str(&fld, out->gateway, sizeof(out->gateway));
 			break;
@@ -804,6 +807,8 @@ long ap_encode_identity(uint8_t *buf, size_t cap, const struct ap_identity *id)
 		ap_put_str(&m, AP_T_IFACE, id->iface);
 	if (id->mac[0])
 		ap_put_str(&m, AP_T_MAC, id->mac);
+	if (id->match_mac[0])
+		ap_put_str(&m, AP_T_MATCH_MAC, id->match_mac);
 	for (unsigned i = 0; i < id->nr_addrs && i < AP_MAX_ADDRS; i++)
 		ap_put_str(&m, AP_T_ADDRESS, id->addrs[i]);
 	if (id->gateway[0])

@@ -110,6 +110,7 @@ enum ap_tag {
 	AP_T_CORE = 36,		/* u8: it dumped core */
 	AP_T_IFACE = 37,	/* string: the interface ADDRESS applies to (default: the first) */
 	AP_T_MAC = 38,		/* string "02:00:00:00:00:01": the interface with this MAC */
+	AP_T_MATCH_MAC = 39,	/* string: the interface now has this MAC (a fork's template's) */
 };
 
 enum ap_shutdown_mode {
@@ -244,6 +245,7 @@ struct ap_identity {
 	unsigned nr_addrs;
 	char iface[32];
 	char mac[18]; /* the interface is the one with this MAC (takes precedence over iface) */
+	char match_mac[18]; /* ...found by this MAC instead, and given mac (forks) */
 	char gateway[64];
 	char dns[4][64];
 	unsigned nr_dns;

@@ -512,6 +512,61 @@ out:
 	json_decref(o);
 }
 
+/* PUT /clone/snapshot: {"template": NAME, "full": bool, "stop": bool} */
+static void put_snapshot(struct api_server *s, struct http_conn *conn,
+			 const struct http_request *req)
+{
+	static const char *const fields[] = { "template", "full", "stop", NULL };
+	struct api_snapshot_req sr = { 0 };
+	struct api_snapshot_res res;
+	json_t *o, *v;
+	int ret;
+
+	if (!s->ops->snapshot) {
+		reply_bad(conn, "Snapshots are not supported by this VMM.");
+		return;
+	}
+	o = parse_body(conn, req);
+	if (!o)
+		return;
+	if (check_fields(conn, o, fields))
+		goto out;
+	sr.name = json_string_value(json_object_get(o, "template"));
+	if (!sr.name) {
+		reply_bad(conn, "The body needs \"template\": the template's name.");
+		goto out;
+	}
+	v = json_object_get(o, "full");
+	if (v && !json_is_boolean(v)) {
+		reply_bad(conn, "\"full\" must be a boolean.");
+		goto out;
+	}
+	sr.full = json_is_true(v);
+	v = json_object_get(o, "stop");
+	if (v && !json_is_boolean(v)) {
+		reply_bad(conn, "\"stop\" must be a boolean.");
+		goto out;
+	}
+	sr.stop = json_is_true(v);
+	err_clear();
+	ret = s->ops->snapshot(s->opaque, &sr, &res);
+	if (ret == -EINVAL) {
+		reply_bad(conn, err_msg());
+	} else if (ret) {
+		http_reply_error(conn, ret == -EBUSY ? 409 : 500, "%s", err_msg());
+	} else {
+		json_t *r = json_pack("{s:s, s:b, s:i, s:I, s:I, s:I, s:s}", "template", sr.name,
+				      "incremental", res.incremental, "layer", (int)res.layer,
+				      "memory_bytes", (json_int_t)res.memory_bytes, "disk_bytes",
+				      (json_int_t)res.disk_bytes, "pause_ms",
+				      (json_int_t)res.pause_ms, "path", res.path);
+
+		reply_json(conn, 200, r);
+	}
+out:
+	json_decref(o);
+}
+
 /* -- GET /clone/agent -- */
 
 static void wait_free(struct agent_wait *w)
@@ -681,6 +736,7 @@ static const struct route {
 	{ "PUT", "/actions", put_actions },
 	{ "GET", "/clone/status", get_status },
 	{ "GET", "/clone/agent", get_agent },
+	{ "PUT", "/clone/snapshot", put_snapshot },
 };
 
 static void handle(void *opaque, struct http_conn *conn, const struct http_request *req)

@@ -39,6 +39,18 @@ struct api_vm_info {
 	json_t *net;	    /* an array: one object per NIC */
 };
 
+struct api_snapshot_req {
+	const char *name; /* template */
+	bool full, stop;
+};
+
+struct api_snapshot_res {
+	bool incremental;
+	unsigned layer;
+	uint64_t memory_bytes, disk_bytes, pause_ms;
+	char path[4096];
+};
+
 /* Called on the loop thread; ops set the message with err_set() on failure. */
 struct api_ops {
 	/* Fills out; strings stay valid until the call returns to the loop. */
@@ -65,6 +77,12 @@ struct api_ops {
 	int (*set_drive_limits)(void *opaque, const char *id, const struct rl_config *rl);
 	int (*set_net_limits)(void *opaque, const char *id, const struct rl_config *rx,
 			      const struct rl_config *tx);
+	/*
+	 * PUT /clone/snapshot: snapshot the VM into template req->name.
+	 * -EINVAL (bad name: 400), other -errno: 500; message set.  Optional.
+	 */
+	int (*snapshot)(void *opaque, const struct api_snapshot_req *req,
+			struct api_snapshot_res *res);
 };
 
 struct api_server;

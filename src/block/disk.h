@@ -58,6 +58,8 @@ struct disk {
  */
 int disk_open(const char *path, enum disk_format fmt, unsigned flags, struct disk **out);
 void disk_close(struct disk *d);
+/* A qcow2 image reading through a backing file. */
+bool disk_has_backing(const struct disk *d);
 
 /* Each: 0 or -errno (-EROFS on a read-only disk).  Full length or failure. */
 int disk_preadv(struct disk *d, const struct iovec *iov, int iovcnt, uint64_t off);

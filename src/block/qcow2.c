@@ -577,6 +577,11 @@ static const struct disk_ops qcow2_ops = {
 	.close = qcow2_close,
 };
 
+bool disk_has_backing(const struct disk *d)
+{
+	return d->ops == &qcow2_ops && container_of(d, const struct qcow2, d)->backing;
+}
+
 /* ---- open ---- */
 
 /* A backing file name relative to the image's directory, as QEMU resolves it. */

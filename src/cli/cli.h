@@ -30,6 +30,17 @@
 #define CLI_HELP_SHOWN 1
 int cli_run_parse(int argc, char **argv, struct vm_config *cfg);
 int cli_run(int argc, char **argv, uint64_t start_ns);
+/*
+ * `clone run` on a template (snapshot.c's restore and fork): keep_identity
+ * restores the template's VM (its name, MACs, CID if free); otherwise the
+ * VM is a fork with an identity of its own.
+ */
+int cli_run_from(int argc, char **argv, uint64_t start_ns, const char *tmpl, bool keep_identity);
+/* snapshot.c: clone snapshot, fork, restore, template. */
+int cli_snapshot(int argc, char **argv);
+int cli_fork(int argc, char **argv, uint64_t start_ns);
+int cli_restore(int argc, char **argv, uint64_t start_ns);
+int cli_template(int argc, char **argv);
 void cli_run_usage(FILE *f);
 
 /* Daemonless commands on named VMs (ctl.c, exec.c, attach.c): take argv from the command name on. */
@@ -112,6 +123,13 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct registry_entry;
 /* registry_find() with the message said: 0, or the exit code (EXIT_VM_NOT_FOUND, ...). */
 int cli_find_vm(const char *name, struct registry_entry *e);
+/*
+ * One request to the VM's control socket.  On any failure the error is
+ * printed ("WHAT 'NAME': ...") and the exit code returned; 0 and *body
+ * (malloc'ed, may be NULL to discard) on 2xx.
+ */
+int cli_vm_call(const struct registry_entry *e, const char *what, const char *method,
+		const char *path, const char *req, int timeout_ms, char **body);
 int cli_exit_for_http_status(int status);
 
 #endif

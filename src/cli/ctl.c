@@ -464,12 +464,8 @@ static void report_http_error(const char *what, const char *name, int status, co
 	json_decref(j);
 }
 
-/*
- * One request to the VM's control socket.  On any failure the error is
- * printed and the exit code returned; 0 and *body (malloc'ed) on 2xx.
- */
-static int vm_call(const struct registry_entry *e, const char *what, const char *method,
-		   const char *path, const char *req, int timeout_ms, char **body)
+int cli_vm_call(const struct registry_entry *e, const char *what, const char *method,
+		const char *path, const char *req, int timeout_ms, char **body)
 {
 	int status = 0, ret;
 	char *resp = NULL;
@@ -573,7 +569,7 @@ int cli_status(int argc, char **argv)
 		return ret;
 	ret = cli_find_vm(o.name, &e);
 	if (!ret)
-		ret = vm_call(&e, "status of", "GET", "/clone/status", NULL, REQUEST_TIMEOUT_MS,
+		ret = cli_vm_call(&e, "status of", "GET", "/clone/status", NULL, REQUEST_TIMEOUT_MS,
 			      &body);
 	if (ret)
 		return ret;
@@ -602,7 +598,7 @@ static int set_state(int argc, char **argv, const char *state)
 	if (ret)
 		return ret;
 	snprintf(req, sizeof(req), "{\"state\":\"%s\"}", state);
-	return vm_call(&e, argv[0], "PATCH", "/vm", req, REQUEST_TIMEOUT_MS, NULL);
+	return cli_vm_call(&e, argv[0], "PATCH", "/vm", req, REQUEST_TIMEOUT_MS, NULL);
 }
 
 int cli_pause(int argc, char **argv)

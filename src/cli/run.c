@@ -15,6 +15,7 @@
 #include "lib/err.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "snapshot/template.h"
 #include "vmm/network.h"
 #include "vmm/registry.h"
 #include "vmm/vm.h"
@@ -44,6 +45,7 @@ enum {
 	OPT_TAP,
 	OPT_MAC,
 	OPT_NETNS,
+	OPT_FROM_TEMPLATE,
 };
 
 static const struct option run_options[] = {
@@ -73,6 +75,7 @@ static const struct option run_options[] = {
 	{ "mac", required_argument, NULL, OPT_MAC },
 	{ "publish", required_argument, NULL, 'p' },
 	{ "netns", required_argument, NULL, OPT_NETNS },
+	{ "from-template", required_argument, NULL, OPT_FROM_TEMPLATE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -142,6 +145,12 @@ void cli_run_usage(FILE *f)
 		"                        from the VM name, 02:xx:xx:xx:xx:xx)\n"
 		"  --netns NAME|PATH     set up the VM's network inside this network namespace\n"
 		"                        (/run/netns/NAME)\n"
+		"\n"
+		"Templates (clone snapshot, clone fork):\n"
+		"  --from-template T     restore template T: the VM continues where it was\n"
+		"                        snapshotted, with its name, MACs and (if free) CID;\n"
+		"                        --net/--tap replace the NICs' back ends, --overlay\n"
+		"                        PATH keeps the writable disk's new layer\n"
 		"  OPTS: mac=MAC, vhost=off (userspace data path), and rate limits\n"
 		"        bps=RATE, iops=RATE (both directions), rx_bps=, tx_bps=, rx_iops=,\n"
 		"        tx_iops=, with _burst=N (one-time), _size=N and _refill_ms=MS variants\n"
@@ -189,6 +198,8 @@ static int parse_one(struct vm_config *cfg, int opt, const char *arg)
 	switch (opt) {
 	case OPT_KERNEL:
 		return set_str(&cfg->kernel, arg);
+	case OPT_FROM_TEMPLATE:
+		return set_str(&cfg->from_template, arg);
 	case OPT_INITRD:
 		return set_str(&cfg->initrd, arg);
 	case OPT_CMDLINE:
@@ -452,7 +463,28 @@ static int claim_name(struct vm_config *cfg, struct registry_claim *claim, bool 
 	return ret;
 }
 
+/* The configuration of a VM made from cfg->from_template. */
+static int apply_template(struct vm_config *cfg, bool keep_identity)
+{
+	int ret;
+
+	cfg->tmpl = calloc(1, sizeof(*cfg->tmpl));
+	if (!cfg->tmpl)
+		return err_set(-ENOMEM, "template");
+	ret = template_load(cfg->from_template, cfg->tmpl, NULL);
+	if (!ret)
+		ret = template_apply(cfg->tmpl, cfg, keep_identity);
+	if (!ret)
+		ret = config_validate(cfg);
+	return ret;
+}
+
 int cli_run(int argc, char **argv, uint64_t start_ns)
+{
+	return cli_run_from(argc, argv, start_ns, NULL, true);
+}
+
+int cli_run_from(int argc, char **argv, uint64_t start_ns, const char *tmpl, bool keep_identity)
 {
 	struct registry_claim claim = { 0 };
 	struct vm_config cfg;
@@ -462,7 +494,11 @@ int cli_run(int argc, char **argv, uint64_t start_ns)
 	int ret, code;
 
 	config_init(&cfg);
-	ret = cli_run_parse(argc, argv, &cfg);
+	ret = tmpl ? set_str(&cfg.from_template, tmpl) : 0;
+	if (!ret)
+		ret = cli_run_parse(argc, argv, &cfg);
+	if (!ret && cfg.from_template)
+		ret = apply_template(&cfg, keep_identity);
 	if (ret) {
 		config_free(&cfg);
 		if (ret == CLI_HELP_SHOWN)

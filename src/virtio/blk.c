@@ -21,6 +21,7 @@
  * not refill it.  Nothing of this is saved in a snapshot but the config:
  * a held chain is still in the avail ring.
  */
+#include <endian.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -603,6 +604,40 @@ void blk_get_rate_limit(struct blk *b, struct rl_config *out)
 	pthread_mutex_lock(&b->vd.lock);
 	rl_get_config(&b->rl, out);
 	pthread_mutex_unlock(&b->vd.lock);
+}
+
+void blk_save(struct blk *b, struct blk_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_lock(&b->vd.lock);
+	s->capacity = htole64(b->capacity);
+	s->ro = b->ro;
+	rl_get_config(&b->rl, &s->rl);
+	pthread_mutex_unlock(&b->vd.lock);
+}
+
+int blk_restore(struct blk *b, const struct blk_state *s)
+{
+	static const uint8_t zero[sizeof(s->pad)];
+	uint64_t cap = le64toh(s->capacity);
+	int ret;
+
+	if (memcmp(s->pad, zero, sizeof(zero)) || s->ro > 1)
+		return err_setx(-EINVAL, "virtio-blk %.20s: malformed snapshot state", b->serial);
+	if (cap != b->capacity || (bool)s->ro != b->ro)
+		return err_setx(-EINVAL,
+				"disk %.20s: the snapshot's disk had %llu sectors%s, this one %llu%s",
+				b->serial, (unsigned long long)cap, s->ro ? " (read-only)" : "",
+				(unsigned long long)b->capacity, b->ro ? " (read-only)" : "");
+	ret = rl_check(&s->rl);
+	if (ret)
+		return ret;
+	if (b->timer < 0 && (s->rl.bytes.size || s->rl.ops.size))
+		return 0; /* no event loop (tests): no limits */
+	pthread_mutex_lock(&b->vd.lock);
+	rl_update(&b->rl, &s->rl, monotonic_ns());
+	pthread_mutex_unlock(&b->vd.lock);
+	return 0;
 }
 
 void blk_destroy(struct blk *b)

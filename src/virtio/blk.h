@@ -8,6 +8,7 @@
 #define CLONE_VIRTIO_BLK_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "lib/ratelimit.h"
 #include "virtio/virtio.h"
@@ -50,5 +51,29 @@ void blk_complete_pending(struct blk *b);
 int blk_set_rate_limit(struct blk *b, const struct rl_config *rl);
 /* The rate limits in force (any thread). */
 void blk_get_rate_limit(struct blk *b, struct rl_config *out);
+
+/* The device's own snapshot state (the transport saves the rest), little-endian. */
+struct blk_state {
+	uint64_t capacity;   /* sectors the guest was told */
+	uint8_t ro;	     /* VIRTIO_BLK_F_RO was offered */
+	uint8_t pad[7];	     /* zero */
+	struct rl_config rl; /* rate limits in force */
+};
+
+/*
+ * The state of b for a snapshot.  Call with the vCPUs paused and after
+ * blk_drain() with the event loop not serving b's queue (so that no
+ * request is in flight or half-completed): the used ring then says
+ * everything.  Takes vd.lock.
+ */
+void blk_save(struct blk *b, struct blk_state *s);
+/*
+ * Load s after the transport (virtio_mmio_restore()), on a device made
+ * over the same disk contents: a different capacity or read-only flag is
+ * refused (-EINVAL, "disk X: the snapshot's disk had N sectors, this one
+ * M"), as is nonzero padding or a rate limit rl_check() refuses.  b is
+ * unchanged on error.  Takes vd.lock.
+ */
+int blk_restore(struct blk *b, const struct blk_state *s);
 
 #endif

@@ -120,6 +120,7 @@ struct net {
 	struct evl_deferred reconcile_call;
 
 	/* Userspace data path (vd.lock). */
+	bool paused;	       /* net_pause(): no data path until net_resume() */
 	struct rl_config rx_cfg, tx_cfg;
 	struct rl rx_rl, tx_rl;
 	uint8_t *rxbuf;
@@ -729,6 +730,103 @@ void net_get_stats(struct net *n, struct net_stats *out)
 	pthread_mutex_lock(&n->vd.lock);
 	*out = n->st;
 	pthread_mutex_unlock(&n->vd.lock);
+}
+
+/* ---- snapshots ---- */
+
+int net_pause(struct net *n)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&n->vd.lock);
+	if (!n->paused) {
+		if (n->path == PATH_VHOST)
+			ret = stop_vhost(n);
+		else
+			for (unsigned q = 0; q < NR_Q; q++)
+				n->base[q] = n->vd.vqs[q].last_avail;
+		if (n->rx_len)
+			n->st.rx_dropped++; /* as a wire may drop it */
+		n->rx_len = 0;
+		n->rx_wait_buffers = false;
+		n->path = PATH_NONE; /* the loop's handlers do nothing now */
+		n->paused = !ret;
+		evl_defer(n->loop, &n->reconcile_call);
+	}
+	pthread_mutex_unlock(&n->vd.lock);
+	return ret;
+}
+
+/* Start the data path of a running device from n->base; vd.lock held. */
+static int restart(struct net *n)
+{
+	int ret = 0;
+
+	n->paused = false;
+	if (virtio_dev_running(&n->vd)) {
+		n->path = PATH_NONE;
+		ret = choose_path(n);
+		if (ret)
+			virtio_dev_needs_reset(&n->vd, err_msg());
+	}
+	evl_defer(n->loop, &n->reconcile_call);
+	return ret;
+}
+
+int net_resume(struct net *n)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&n->vd.lock);
+	if (n->paused)
+		ret = restart(n);
+	pthread_mutex_unlock(&n->vd.lock);
+	return ret;
+}
+
+void net_save(struct net *n, struct net_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_lock(&n->vd.lock);
+	for (unsigned q = 0; q < NR_Q; q++)
+		s->vring_base[q] = htole16(n->paused ? n->base[q] : n->vd.vqs[q].last_avail);
+	memcpy(s->mac, n->mac, sizeof(s->mac));
+	s->rx = n->rx_cfg;
+	s->tx = n->tx_cfg;
+	pthread_mutex_unlock(&n->vd.lock);
+}
+
+static bool rl_none(const struct rl_config *c)
+{
+	return !c->bytes.size && !c->ops.size;
+}
+
+int net_restore(struct net *n, const struct net_state *s)
+{
+	uint64_t now = monotonic_ns();
+	int ret;
+
+	if (rl_check(&s->rx) || rl_check(&s->tx))
+		return err_setx(-EINVAL, "%s: malformed snapshot state (rate limits)", n->id);
+	pthread_mutex_lock(&n->vd.lock);
+	if (n->path == PATH_VHOST)
+		(void)stop_vhost(n);
+	if (rl_none(&n->rx_cfg) && rl_none(&n->tx_cfg)) {
+		n->rx_cfg = s->rx;
+		n->tx_cfg = s->tx;
+		rl_update(&n->rx_rl, &s->rx, now);
+		rl_update(&n->tx_rl, &s->tx, now);
+	}
+	for (unsigned q = 0; q < NR_Q; q++)
+		n->base[q] = le16toh(s->vring_base[q]);
+	n->rx_len = 0;
+	n->rx_wait_buffers = false;
+	/* A new TAP: it carries the offloads the restored driver negotiated. */
+	if (virtio_dev_running(&n->vd))
+		set_offloads(n);
+	ret = restart(n);
+	pthread_mutex_unlock(&n->vd.lock);
+	return ret;
 }
 
 /* ---- create / destroy ---- */

@@ -80,4 +80,32 @@ int net_set_rate_limit(struct net *n, const struct rl_config *rx, const struct r
 void net_get_rate_limit(struct net *n, struct rl_config *rx, struct rl_config *tx);
 void net_get_stats(struct net *n, struct net_stats *out);
 
+/* The device's own snapshot state (the transport saves the rest), little-endian. */
+struct net_state {
+	uint16_t vring_base[2]; /* next avail index of rx and tx */
+	uint8_t mac[6];		/* the MAC the guest was given (a fork gets its own) */
+	struct rl_config rx, tx;
+};
+
+/*
+ * Stop moving frames so that guest memory stays still for a snapshot:
+ * vhost-net is stopped and its vring bases fetched, the userspace path
+ * stops serving kicks and the TAP (a frame held for the guest is dropped,
+ * as a wire may).  net_resume() undoes it.  0 or -errno with the message
+ * set.  Event-loop thread (the deferred watch changes run there).
+ */
+int net_pause(struct net *n);
+int net_resume(struct net *n);
+/* Between net_pause() and net_resume(). */
+void net_save(struct net *n, struct net_state *s);
+/*
+ * Load s after the transport (virtio_mmio_restore()) into a NIC created
+ * for this VM (its own TAP and MAC: s->mac is not applied, a fork keeps
+ * the MAC it was created with).  Limits from s are applied unless the
+ * configuration of this NIC set its own.  If the transport runs, the data
+ * path starts with the saved vring bases.  -EINVAL for a malformed s (n
+ * unchanged), other -errno from the back end, with the message set.
+ */
+int net_restore(struct net *n, const struct net_state *s);
+
 #endif

@@ -52,6 +52,8 @@ void config_free(struct vm_config *cfg)
 	for (unsigned i = 0; i < cfg->nr_nics; i++)
 		nic_free(&cfg->nics[i]);
 	free(cfg->netns);
+	free(cfg->from_template);
+	free(cfg->tmpl);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -95,7 +97,7 @@ int config_validate(const struct vm_config *cfg)
 				CONFIG_MAX_MEM_MB);
 	if (cfg->serial == SERIAL_FILE && (!cfg->serial_path || !*cfg->serial_path))
 		return err_setx(-EINVAL, "--serial file= needs a path");
-	if (cfg->overlay != OVERLAY_NONE && !cfg->rootfs)
+	if (cfg->overlay != OVERLAY_NONE && !cfg->rootfs && !cfg->from_template)
 		return err_setx(-EINVAL, "--overlay needs --rootfs (the read-only base image)");
 	if (cfg->rootfs && cfg->initrd)
 		return err_setx(-EINVAL, "--rootfs and --initrd exclude each other: with --rootfs "

@@ -60,6 +60,8 @@ struct nic_config {
 	struct rl_config rx, tx;
 };
 
+struct template_meta;
+
 struct port_fwd {
 	uint16_t host, guest;
 };
@@ -103,6 +105,11 @@ struct vm_config {
 	struct port_fwd fwds[CONFIG_MAX_FWDS]; /* -p HOST:GUEST (with --net user) */
 	unsigned nr_fwds;
 	char *netns; /* --netns NAME|PATH, or NULL */
+	/* From a template: clone run --from-template, clone fork, clone restore. */
+	char *from_template;	    /* the template's name, or NULL */
+	bool keep_identity;	    /* restore: the template's MACs, and its CID if free */
+	uint64_t preferred_cid;	    /* tried before an automatic CID (0: none) */
+	struct template_meta *tmpl; /* what template_apply() read (owned; config_free()) */
 	/* Set by `clone run` from the registry, not by flags. */
 	char *api_path;	    /* the control socket, or NULL */
 	char *console_path; /* the console socket, or NULL */

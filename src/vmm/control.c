@@ -13,6 +13,7 @@
 #include "api/agent.h"
 #include "api/server.h"
 #include "control.h"
+#include "snapshot.h"
 #include "devices/pm.h"
 #include "lib/err.h"
 #define LOG_TAG "control"
@@ -234,6 +235,25 @@ static int op_set_net_limits(void *opaque, const char *id, const struct rl_confi
 	return net_set_rate_limit(nic->dev, rx, tx);
 }
 
+static int op_snapshot(void *opaque, const struct api_snapshot_req *req,
+		       struct api_snapshot_res *res)
+{
+	struct vm_snapshot_req sr = { .name = req->name, .full = req->full, .stop = req->stop };
+	struct vm_snapshot_res r;
+	int ret = vm_snapshot(opaque, &sr, &r);
+
+	memset(res, 0, sizeof(*res));
+	if (ret)
+		return ret == -ESHUTDOWN ? -EBUSY : ret;
+	res->incremental = r.incremental;
+	res->layer = r.layer;
+	res->memory_bytes = r.mem_bytes;
+	res->disk_bytes = r.disk_bytes;
+	res->pause_ms = r.pause_ms;
+	snprintf(res->path, sizeof(res->path), "%s", r.dir);
+	return 0;
+}
+
 static const struct api_ops control_ops = {
 	.info = op_info,
 	.pause = op_pause,
@@ -244,6 +264,7 @@ static const struct api_ops control_ops = {
 	.agent_endpoint = op_agent_endpoint,
 	.set_drive_limits = op_set_drive_limits,
 	.set_net_limits = op_set_net_limits,
+	.snapshot = op_snapshot,
 };
 
 int control_start(struct vm *vm)

@@ -21,6 +21,7 @@
 #include "lib/util.h"
 #include "net/tap.h"
 #include "network.h"
+#include "snapshot/template.h"
 #include "vdev.h"
 #include "virtio/net.h"
 #include "vm.h"
@@ -202,6 +203,10 @@ static int setup_nic(struct vm *vm, struct vm_network *net, unsigned i)
 	else
 		config_derive_mac(vm->cfg->name, i, nic->mac);
 	mac_str(nic->mac, nic->identity.mac, sizeof(nic->identity.mac));
+	/* From a template, the guest's interface still has the template's MAC. */
+	if (vm->cfg->tmpl && i < vm->cfg->tmpl->nr_nics)
+		mac_str(vm->cfg->tmpl->nics[i].mac, nic->identity.match_mac,
+			sizeof(nic->identity.match_mac));
 
 	memset(&nc, 0, sizeof(nc));
 	nc.id = nic->id;
@@ -233,7 +238,10 @@ unsigned network_identities(const struct vm_network *net, struct ap_identity *ou
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < net->nr; i++)
-		if (net->nics[i].dev && net->nics[i].identity.nr_addrs)
+		if (net->nics[i].dev &&
+		    (net->nics[i].identity.nr_addrs ||
+		     (net->nics[i].identity.match_mac[0] &&
+		      strcmp(net->nics[i].identity.match_mac, net->nics[i].identity.mac))))
 			out[n++] = net->nics[i].identity;
 	return n;
 }

@@ -21,6 +21,7 @@
 #define LOG_TAG "storage"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "snapshot/template.h"
 #include "storage.h"
 
 #define COPY_CHUNK (1u << 20)
@@ -256,12 +257,85 @@ static int open_overlay(const struct vm_config *cfg, struct storage *s)
 	return 0;
 }
 
+/*
+ * The disks of a VM made from a template, in the template's order: a
+ * read-only one is the original image (refused if it changed since), a
+ * writable one a new qcow2 layer over the template's frozen copy, deleted
+ * when the VM ends, or kept at --overlay PATH (the first writable disk's).
+ */
+static int open_template_disks(const struct vm_config *cfg, struct storage *s)
+{
+	const struct template_meta *m = cfg->tmpl;
+	char tdir[PATH_MAX], odir[PATH_MAX - 64];
+	bool persistent_used = false;
+	int ret;
+
+	ret = template_dir(m->name, tdir, sizeof(tdir));
+	if (!ret)
+		ret = storage_data_dir(odir, sizeof(odir));
+	if (ret)
+		return ret;
+	strncat(odir, "/overlays", sizeof(odir) - strlen(odir) - 1);
+	for (unsigned i = 0; i < m->nr_disks; i++) {
+		const struct template_disk *td = &m->disks[i];
+		char backing[PATH_MAX + 80], layer[PATH_MAX];
+		bool persistent = false;
+		struct disk *d;
+		struct stat st;
+
+		if (td->ro) {
+			if (stat(td->path, &st) < 0)
+				return err_set(-errno, "disk %s of template %s", td->path, m->name);
+			if ((uint64_t)st.st_dev != td->dev || (uint64_t)st.st_ino != td->ino ||
+			    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec !=
+				    td->mtime_ns)
+				return err_setx(-EINVAL,
+						"disk %s changed since template %s was taken: the "
+						"guest's view of it would be wrong",
+						td->path, m->name);
+			ret = disk_open(td->path, DISK_FMT_AUTO, DISK_RDONLY, &d);
+			if (ret)
+				return ret;
+			add_disk(s, d, true, td->serial);
+			continue;
+		}
+		snprintf(backing, sizeof(backing), "%s/%s", tdir, td->frozen);
+		if (cfg->overlay == OVERLAY_FILE && !persistent_used) {
+			persistent = persistent_used = true;
+			snprintf(layer, sizeof(layer), "%s", cfg->overlay_path);
+		} else {
+			ret = make_dirs(odir);
+			if (ret)
+				return ret;
+			snprintf(layer, sizeof(layer), "%s/fork-%d-%u-%llx.qcow2", odir, (int)getpid(),
+				 i, (unsigned long long)monotonic_ns());
+		}
+		ret = qcow2_create(layer, td->size, backing, td->format);
+		if (ret)
+			return ret;
+		ret = disk_open(layer, DISK_FMT_QCOW2, 0, &d);
+		if (!persistent || ret)
+			unlink(layer); /* the open file lives on until the VM ends */
+		if (ret)
+			return ret;
+		add_disk(s, d, false, td->serial);
+	}
+	return 0;
+}
+
 int storage_open(const struct vm_config *cfg, struct storage *s)
 {
 	struct disk *d;
 	int ret;
 
 	memset(s, 0, sizeof(*s));
+	if (cfg->tmpl) {
+		s->root = INITRAMFS_ROOT_RAM;
+		ret = open_template_disks(cfg, s);
+		if (ret)
+			storage_close(s);
+		return ret;
+	}
 	s->root = INITRAMFS_ROOT_RAM;
 	if (cfg->rootfs) {
 		bool overlay = cfg->overlay != OVERLAY_NONE;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -38,12 +39,15 @@
 #include "api/server.h"
 #include "virtio/blk.h"
 #include "virtio/vsock.h"
+#include "snapshot/state.h"
+#include "snapshot/template.h"
 #include "irq.h"
 #include "lib/err.h"
 #define LOG_TAG "vm"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "control.h"
+#include "snapshot.h"
 #include "vm.h"
 
 struct boot_files {
@@ -228,11 +232,13 @@ static int create_kvm_vm(struct vm *vm)
 	return irq_setup_routing(vm->fd);
 }
 
-static int setup_memory(struct vm *vm)
+static int setup_memory(struct vm *vm, const struct snap_reader *state)
 {
 	unsigned flags = vm->cfg->ksm ? GM_MERGEABLE : 0;
 	int ret = gm_init(&vm->mem, vm->cfg->mem_mb * MiB, flags);
 
+	if (!ret && vm->cfg->tmpl)
+		ret = snapshot_map_memory(vm, vm->cfg->tmpl, state);
 	if (ret)
 		return ret;
 	for (unsigned i = 0; i < vm->mem.nr; i++) {
@@ -310,10 +316,19 @@ static int build_initramfs(struct vm *vm, struct boot_files *f)
 }
 
 /* Read and check the user's files before touching KVM: mistakes there are input errors. */
-static int read_inputs(struct vm *vm, struct boot_files *f)
+static int read_inputs(struct vm *vm, struct boot_files *f, struct snap_reader *r)
 {
-	int ret = read_kernel(vm->cfg, &f->kernel, &f->kernel_len);
+	int ret;
 
+	if (vm->cfg->tmpl) {
+		/* Read again with the state: the same checks the CLI made, the sections kept. */
+		ret = template_load(vm->cfg->tmpl->name, vm->cfg->tmpl, r);
+		if (!ret)
+			ret = storage_open(vm->cfg, &vm->storage);
+		vm->agent_expected = !ret && vm->cfg->tmpl->agent_expected;
+		return ret;
+	}
+	ret = read_kernel(vm->cfg, &f->kernel, &f->kernel_len);
 	if (ret)
 		return ret;
 	ret = storage_open(vm->cfg, &vm->storage);
@@ -339,6 +354,8 @@ static int load_guest(struct vm *vm, const struct boot_files *f)
 		.nr_cpus = vm->nr_vcpus,
 		.mmio = mmio,
 		.nr_mmio = vdev_acpi(&vm->vdevs, mmio, VDEV_MAX),
+		.vmgenid_gpa = LAYOUT_VMGENID,
+		.ged_gsi = IRQ_GED,
 	};
 	struct e820_entry e820[E820_MAX];
 	struct boot_setup setup = { 0 };
@@ -348,6 +365,8 @@ static int load_guest(struct vm *vm, const struct boot_files *f)
 	int ret;
 
 	ret = acpi_build(&vm->mem, &acfg, &setup.rsdp);
+	if (!ret)
+		ret = snapshot_write_identity(vm, NULL);
 	if (ret)
 		return ret;
 	cmdline = config_guest_cmdline(vm->cfg, MACHINE_CMDLINE);
@@ -440,6 +459,12 @@ static int setup_vsock(struct vm *vm)
 		vm->agent_expected = false;
 		return 0;
 	}
+	/* A restore keeps the CID the guest knew when it can. */
+	if (vm->cfg->preferred_cid && !vm->cfg->cid &&
+	    vsock_set_cid(vm->vsock, vm->cfg->preferred_cid))
+		log_info("CID %llu is taken (%s): the VM gets CID %llu",
+			 (unsigned long long)vm->cfg->preferred_cid, err_msg(),
+			 (unsigned long long)vsock_cid(vm->vsock));
 	for (unsigned tries = 0;; tries++) {
 		struct ap_identity nets[CONFIG_MAX_NICS];
 		struct agent_host_config ac = {
@@ -496,6 +521,12 @@ static int setup_virtio(struct vm *vm)
 			.rl = st->disks[i].rl,
 		};
 
+		struct vm_disk_ref *ref = &vm->disk_refs[vm->nr_blks];
+
+		ref->disk = st->disks[i].disk;
+		ref->ro = st->disks[i].ro;
+		ref->has_backing = disk_has_backing(ref->disk);
+		snprintf(ref->serial, sizeof(ref->serial), "%s", st->disks[i].serial);
 		st->disks[i].disk = NULL; /* blk_create owns it now, even on failure */
 		ret = blk_create(&bc, &vm->mem, vm->aio, &vm->loop, &vm->blks[vm->nr_blks]);
 		if (ret)
@@ -528,6 +559,7 @@ int vm_create(struct vm_config *cfg, uint64_t start_ns, struct vm **out, bool *i
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 	struct boot_files files = { 0 };
+	struct snap_reader state = { 0 };
 	int ret;
 
 	*input_error = false;
@@ -539,6 +571,8 @@ int vm_create(struct vm_config *cfg, uint64_t start_ns, struct vm **out, bool *i
 	vm->console.in_fd = vm->console.out_fd = vm->console.wake_fd = -1;
 	vm->t.start = start_ns;
 	vm->created = (uint64_t)time(NULL);
+	if (getrandom(vm->vm_id, sizeof(vm->vm_id), 0) != (ssize_t)sizeof(vm->vm_id))
+		memset(vm->vm_id, 0, sizeof(vm->vm_id));
 	vm->nr_vcpus = cfg->vcpus;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
@@ -546,7 +580,7 @@ int vm_create(struct vm_config *cfg, uint64_t start_ns, struct vm **out, bool *i
 	bus_init(&vm->mmio, "mmio");
 	vm->loop.epfd = vm->loop.wake_fd = -1;
 
-	ret = read_inputs(vm, &files);
+	ret = read_inputs(vm, &files, &state);
 	if (ret) {
 		*input_error = true;
 		goto fail;
@@ -568,7 +602,7 @@ int vm_create(struct vm_config *cfg, uint64_t start_ns, struct vm **out, bool *i
 	ret = create_kvm_vm(vm);
 	if (ret)
 		goto fail;
-	ret = setup_memory(vm);
+	ret = setup_memory(vm, &state);
 	if (ret)
 		goto fail;
 	vm->t.mem = monotonic_ns();
@@ -588,10 +622,12 @@ int vm_create(struct vm_config *cfg, uint64_t start_ns, struct vm **out, bool *i
 	ret = setup_virtio(vm);
 	if (ret)
 		goto fail;
-	ret = load_guest(vm, &files);
-	if (ret) {
-		*input_error = true;
-		goto fail;
+	if (!cfg->tmpl) {
+		ret = load_guest(vm, &files);
+		if (ret) {
+			*input_error = true;
+			goto fail;
+		}
 	}
 	free_inputs(&files);
 	vm->t.load = monotonic_ns();
@@ -605,8 +641,12 @@ int vm_create(struct vm_config *cfg, uint64_t start_ns, struct vm **out, bool *i
 	ret = console_attach(&vm->console, &vm->loop, vm->serial, on_quit, vm);
 	if (!ret && cfg->console_path)
 		ret = console_listen(&vm->console, cfg->console_path);
+	if (!ret && cfg->tmpl)
+		ret = snapshot_restore(vm, cfg->tmpl, &state);
 	if (ret)
 		goto fail;
+	snapr_free(&state);
+	memset(&state, 0, sizeof(state));
 	vm->t.devices = monotonic_ns();
 	ret = control_start(vm);
 	if (ret)
@@ -614,6 +654,7 @@ int vm_create(struct vm_config *cfg, uint64_t start_ns, struct vm **out, bool *i
 	*out = vm;
 	return 0;
 fail:
+	snapr_free(&state);
 	free_inputs(&files);
 	vm_destroy(vm);
 	return ret;
@@ -660,6 +701,7 @@ void vm_destroy(struct vm *vm)
 		free(vm->vcpus);
 	}
 	control_stop(vm);
+	snapshot_track_free(vm);
 	network_destroy(&vm->net);
 	vdev_destroy_all(&vm->vdevs);
 	vsock_destroy(vm->vsock);

@@ -35,6 +35,16 @@ struct aio_pool;
 struct vsock;
 struct agent_host;
 struct api_server;
+struct disk;
+struct vm_snap_track;
+
+/* A disk as a virtio-blk device got it (the device owns it), for snapshots. */
+struct vm_disk_ref {
+	struct disk *disk;
+	bool ro;
+	bool has_backing;
+	char serial[CONFIG_DISK_SERIAL_MAX + 1];
+};
 
 enum vm_exit_reason {
 	VM_EXIT_NONE,
@@ -77,6 +87,7 @@ struct vm {
 	struct storage storage; /* disks opened from the config, until handed to devices */
 	struct aio_pool *aio;	/* block I/O workers (only when there are disks) */
 	struct blk *blks[STORAGE_MAX_DISKS];
+	struct vm_disk_ref disk_refs[STORAGE_MAX_DISKS]; /* blks[i]'s disk */
 	unsigned nr_blks;
 	struct vdev_table vdevs;  /* virtio-mmio placement: windows, GSIs, eventfds */
 	struct vm_network net;	  /* NICs: virtio-net devices, their TAPs, pasta */
@@ -86,6 +97,9 @@ struct vm {
 	char agent_why[256];	  /* why there is no agent, for `clone exec` */
 	struct api_server *api;	  /* the control socket, or NULL */
 	uint64_t created;	  /* Unix seconds */
+	uint64_t generation;	  /* the identity page's: +1 at every restore or fork */
+	uint8_t vm_id[16];	  /* random, this instance's (identity page) */
+	struct vm_snap_track *snap; /* the newest snapshot, for incremental ones (snapshot.c) */
 
 	pthread_mutex_t lock; /* guards everything below */
 	pthread_cond_t cond;

@@ -181,6 +181,35 @@ static void dsdt_body(struct aml *a, const struct acpi_config *cfg)
 		aml_end(a);
 	}
 
+	if (cfg->vmgenid_gpa) {
+		/* VMGenID: the guest reads the 16-byte ID at ADDR (Linux: drivers/virt/vmgenid.c). */
+		aml_device_begin(a, "VGEN");
+		aml_name_string(a, "_HID", "CLNVMGID");
+		aml_name_string(a, "_CID", "VM_Gen_Counter");
+		aml_name_string(a, "_DDN", "VM_Gen_Counter");
+		aml_method_begin(a, "ADDR", 0, false);
+		aml_byte(a, AML_RETURN_OP);
+		aml_package_begin(a, 2);
+		aml_integer(a, cfg->vmgenid_gpa & 0xffffffffu);
+		aml_integer(a, cfg->vmgenid_gpa >> 32);
+		aml_end(a); /* Package */
+		aml_end(a); /* ADDR */
+		aml_end(a); /* VGEN */
+		/* Generic Event Device: an edge on its GSI makes the guest re-read the ID. */
+		aml_device_begin(a, "GED0");
+		aml_name_string(a, "_HID", "ACPI0013");
+		aml_name_integer(a, "_UID", 0);
+		aml_name(a, "_CRS");
+		aml_restemplate_begin(a);
+		aml_res_ext_irq(a, AML_IRQ_CONSUMER | AML_IRQ_EDGE, cfg->ged_gsi);
+		aml_restemplate_end(a);
+		aml_method_begin(a, "_EVT", 1, true);
+		aml_byte(a, AML_NOTIFY_OP);
+		aml_namestring(a, "\\_SB.VGEN");
+		aml_integer(a, 0x80);
+		aml_end(a); /* _EVT */
+		aml_end(a); /* GED0 */
+	}
 	aml_end(a); /* \_SB */
 }
 

@@ -263,6 +263,17 @@ struct acpi_config {
 	unsigned nr_cpus;		  /* 1..ACPI_MAX_CPUS; LAPIC ids 0..nr_cpus-1 */
 	const struct acpi_mmio_dev *mmio; /* may be NULL when nr_mmio is 0 */
 	unsigned nr_mmio;		  /* 0..ACPI_MAX_MMIO */
+	/*
+	 * VMGenID (Microsoft's "Virtual Machine Generation ID" as Linux's
+	 * drivers/virt/vmgenid.c reads it): a device VGEN (_CID
+	 * "VM_Gen_Counter") whose ADDR method returns vmgenid_gpa, the 16-byte
+	 * generation ID in reserved RAM; and a Generic Event Device (ACPI0013)
+	 * on ged_gsi (edge, active high) whose _EVT notifies VGEN (0x80), so a
+	 * pulse on ged_gsi makes the guest re-read the ID and reseed its RNG.
+	 * vmgenid_gpa 0: neither device.
+	 */
+	uint64_t vmgenid_gpa;
+	unsigned ged_gsi;
 };
 
 /*

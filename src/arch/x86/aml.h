@@ -46,6 +46,7 @@
 #define AML_PACKAGE_OP 0x12
 #define AML_METHOD_OP 0x14
 #define AML_RETURN_OP 0xa4
+#define AML_NOTIFY_OP 0x86
 #define AML_EXT_OP_PREFIX 0x5b
 #define AML_DEVICE_OP 0x82 /* after AML_EXT_OP_PREFIX */
 

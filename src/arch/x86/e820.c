@@ -25,9 +25,10 @@ unsigned e820_build(const struct guest_mem *gm, struct e820_entry *out, unsigned
 		uint64_t end = r->gpa + r->size;
 
 		if (r->gpa == 0) {
-			n = add(out, n, max, 0, MIN(end, LAYOUT_EBDA), E820_RAM);
-			if (end > LAYOUT_EBDA)
-				n = add(out, n, max, LAYOUT_EBDA, LAYOUT_LOW_RAM_END,
+			/* The VMGenID and identity pages, then the EBDA, are reserved. */
+			n = add(out, n, max, 0, MIN(end, LAYOUT_RESERVED_LOW), E820_RAM);
+			if (end > LAYOUT_RESERVED_LOW)
+				n = add(out, n, max, LAYOUT_RESERVED_LOW, LAYOUT_LOW_RAM_END,
 					E820_RESERVED);
 			if (end > LAYOUT_ACPI)
 				n = add(out, n, max, LAYOUT_ACPI, LAYOUT_ACPI_END, E820_RESERVED);

@@ -9,6 +9,8 @@
  *   0x0001_0000  page directories: 64 x 4 KiB = identity map of 64 GiB, 2 MiB pages
  *   0x0005_0000  kernel command line (up to 64 KiB)
  *   0x0008_f000  boot stack top (grows down)
+ *   0x0009_d000  VMGenID: the 16-byte generation ID (reserved page)
+ *   0x0009_e000  identity page (reserved; api/identity.h)
  *   0x0009_fc00  EBDA (reserved) .. 0x000a_0000
  *   0x000e_0000  ACPI tables (RSDP first, where legacy scans look) .. 0x0010_0000
  *   0x0010_0000  kernel (bzImage protected-mode part; ELF at its own addresses)
@@ -30,6 +32,9 @@
 #define LAYOUT_CMDLINE 0x50000ull
 #define LAYOUT_CMDLINE_MAX 0x10000ull
 #define LAYOUT_BOOT_STACK 0x8ff00ull
+#define LAYOUT_VMGENID 0x9d000ull  /* 16 bytes, 8-byte aligned, in a reserved page */
+#define LAYOUT_IDENTITY 0x9e000ull /* = IDENTITY_GPA (api/identity.h), one page */
+#define LAYOUT_RESERVED_LOW LAYOUT_VMGENID /* E820: reserved from here to 1 MiB's RAM */
 #define LAYOUT_EBDA 0x9fc00ull
 #define LAYOUT_LOW_RAM_END 0xa0000ull
 #define LAYOUT_ACPI 0xe0000ull
@@ -56,5 +61,6 @@
 #define PORT_BOOT_TIMER 0x610 /* guest writes BOOT_TIMER_INIT here when its init runs */
 #define BOOT_TIMER_INIT 0x7b
 #define IRQ_SCI 9
+#define IRQ_GED 3 /* ACPI Generic Event Device (ACPI0013): VMGenID change notifications */
 
 #endif

@@ -1,0 +1,250 @@
+# SPDX-License-Identifier: Apache-2.0
+"""End to end: snapshots into templates, CoW forks, restore, incremental
+snapshots and damaged templates.
+
+Templates live in a data directory of the test's own (XDG_DATA_HOME).  A
+"counter" process started in the template VM (a shell loop bumping a number
+in /tmp, which is guest RAM) shows that forks and restores continue the
+template's processes instead of booting.  Nothing waits a fixed time: each
+step waits on the agent (clone exec waits for its HELLO) or on a condition.
+"""
+
+import hashlib
+import json
+import re
+import time
+
+import pytest
+
+from framework.host import wait_gone
+from framework.netns import NetNS
+from framework.vm import DEFAULT_TIMEOUT
+
+COUNTER = ("(i=0; while :; do i=$((i+1)); echo $i > /tmp/counter.new; "
+           "mv /tmp/counter.new /tmp/counter; usleep 50000; done) "
+           "</dev/null >/dev/null 2>&1 & echo $! > /tmp/counter.pid; "
+           "while [ ! -s /tmp/counter ]; do usleep 10000; done")
+# Wait (in the guest) until the counter moved past N, then print it.
+COUNTER_PAST = "while [ $(cat /tmp/counter) -le {n} ]; do usleep 10000; done; cat /tmp/counter"
+MEM_MB = 192
+
+
+@pytest.fixture
+def fhost(host, tmp_path):
+    host.env["XDG_DATA_HOME"] = str(tmp_path / "data")
+    host.templates = tmp_path / "data" / "clone" / "templates"
+    return host
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def counter(host, name):
+    return int(host.sh(name, "cat /tmp/counter").strip())
+
+
+def snapshot(host, vm, template, *flags):
+    p = host("snapshot", vm, "--template", template, "--json", *flags,
+             timeout=10 * DEFAULT_TIMEOUT)
+    assert p.returncode == 0, p.stderr.decode()
+    return json.loads(p.stdout)
+
+
+def fork(host, template, *args):
+    p = host("fork", "--template", template, *args, timeout=10 * DEFAULT_TIMEOUT)
+    assert p.returncode == 0, p.stderr.decode()
+    return p.stdout.decode().split()
+
+
+def urandom(host, name):
+    return host.sh(name, "head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \\n'")
+
+
+def identity(host, name):
+    text = host.sh(name, "cat /run/clone/identity")
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+def check_clock(host, name):
+    before = time.time()
+    guest = float(host.sh(name, "date +%s.%N"))
+    after = time.time()
+    assert before - 1 <= guest <= after + 1, (before, guest, after)
+
+
+def test_fork_ten_from_one_template(fhost):
+    h = fhost
+    h.start("tpl", "--mem-mb", str(MEM_MB))
+    h.sh("tpl", COUNTER)
+    pid = h.sh("tpl", "cat /tmp/counter.pid").strip()
+    snap = snapshot(h, "tpl", "base")
+    assert snap["incremental"] is False and snap["layer"] == 0
+    mem = h.templates / "base" / "mem"
+    digest = sha256(mem)
+    # Sparse: far less than the RAM is allocated on disk.
+    assert mem.stat().st_size == MEM_MB << 20
+    assert mem.stat().st_blocks * 512 < (MEM_MB << 20) * 3 // 4
+    at_snapshot = counter(h, "tpl")
+    tpl_random = urandom(h, "tpl")
+
+    names = fork(h, "base", "--count", "10", "--name", "f")
+    assert names == [f"f-{i}" for i in range(1, 11)]
+
+    listing = h.listing()
+    cids, randoms = set(), {tpl_random}
+    for n in names:
+        assert n in listing
+        # The template's counter process runs on in the fork (same pid, moving on).
+        assert h.sh(n, "cat /tmp/counter.pid").strip() == pid
+        c = int(h.sh(n, COUNTER_PAST.format(n=at_snapshot)).strip())
+        assert c > at_snapshot
+        # Its own identity: hostname, CID (the VMM's and the guest's view), generation.
+        assert h.sh(n, "hostname").strip() == n
+        st = h.status(n)
+        ident = identity(h, n)
+        assert ident["name"] == n and int(ident["cid"]) == st["cid"]
+        assert int(ident["generation"]) >= 1 and ident["template"] == "base"
+        cids.add(st["cid"])
+        # Fresh entropy: /dev/urandom differs from every other fork and the template.
+        r = urandom(h, n)
+        assert re.fullmatch(r"[0-9a-f]{32}", r)
+        assert r not in randoms
+        randoms.add(r)
+        check_clock(h, n)
+    assert len(cids) == 10 and listing["tpl"]["cid"] not in cids
+
+    # Writes in one fork are invisible to the others, to the template VM and
+    # to the template's memory file.
+    h.sh("f-1", "echo private-f1 > /tmp/private")
+    for other in ("f-2", "tpl"):
+        p = h.exec(other, "cat", "/tmp/private")
+        assert p.returncode != 0
+    assert h.sh("f-1", "cat /tmp/private") == "private-f1\n"
+    assert sha256(mem) == digest
+
+    # Each fork's private memory is a fraction of its RAM: the rest is the template's page cache.
+    smaps = open(f"/proc/{h.entry('f-2')['pid']}/smaps_rollup").read()
+    private = sum(int(m) for m in re.findall(r"Private_(?:Clean|Dirty):\s+(\d+) kB", smaps))
+    assert private * 1024 < (MEM_MB << 20) // 2
+
+    p = h("template", "list", "--json")
+    assert p.returncode == 0, p.stderr.decode()
+    (t,) = json.loads(p.stdout)
+    assert t["name"] == "base" and t["mem_bytes"] == MEM_MB << 20 and t["source"] == "tpl"
+
+
+def test_fork_with_net_reaches_the_bridge(fhost):
+    h = fhost
+    ns = NetNS()
+    try:
+        h.start("ntpl", "--netns", ns.name, "--net", "--mem-mb", str(MEM_MB))
+        tpl_mac = h.status("ntpl")["net"][0]["mac"]
+        # The guest's interface is up and addressed before the snapshot.
+        h.sh("ntpl", "ip -o -4 addr show eth0 | grep -q 172.20.0.")
+        snapshot(h, "ntpl", "nbase")
+        names = fork(h, "nbase", "--count", "2", "--name", "nf", "--netns", ns.name)
+        seen = {tpl_mac}
+        addrs = set()
+        for n in names:
+            nic = h.status(n)["net"][0]
+            mac, ip = nic["mac"], nic["address"].split("/")[0]
+            assert mac not in seen and ip not in addrs
+            seen.add(mac)
+            addrs.add(ip)
+            out = h.sh(n, "cat /sys/class/net/eth0/address; ip -o -4 addr show eth0")
+            assert mac in out and f"inet {ip}/24" in out
+            srv = ns.echo_server("172.20.0.1", 7100)
+            assert h.sh(n, "echo hi | nc 172.20.0.1 7100") == f"echo {ip}: hi\n"
+            srv.wait(timeout=DEFAULT_TIMEOUT)
+    finally:
+        h.cleanup()
+        ns.close()
+
+
+def test_restore_continues_the_same_process(fhost):
+    h = fhost
+    h.start("rvm", "--mem-mb", str(MEM_MB))
+    h.sh("rvm", COUNTER)
+    pid = h.sh("rvm", "cat /tmp/counter.pid").strip()
+    vmm = h.entry("rvm")["pid"]
+    snapshot(h, "rvm", "rsnap", "--stop")
+    assert wait_gone(vmm)
+    p = h("restore", "rsnap", "-d", timeout=10 * DEFAULT_TIMEOUT)
+    assert p.returncode == 0, p.stderr.decode()
+    assert p.stdout.decode().strip() == "rvm"  # the template's VM, by name
+    assert h.sh("rvm", "cat /tmp/counter.pid").strip() == pid
+    last = counter(h, "rvm")
+    assert int(h.sh("rvm", COUNTER_PAST.format(n=last)).strip()) > last
+    check_clock(h, "rvm")
+
+
+def test_incremental_snapshot_writes_only_dirtied_memory(fhost):
+    h = fhost
+    h.start("ivm", "--mem-mb", "256")
+    h.sh("ivm", COUNTER)
+    first = snapshot(h, "ivm", "inc")
+    assert first["incremental"] is False
+    digest = h.sh("ivm", "dd if=/dev/urandom of=/tmp/blob bs=1M count=32 2>/dev/null; "
+                         "md5sum /tmp/blob").split()[0]
+    second = snapshot(h, "ivm", "inc")
+    assert second["incremental"] is True and second["layer"] == 1
+    dirtied = 32 << 20
+    # About the 32 MiB written (plus what the guest's kernel touched meanwhile).
+    assert dirtied <= second["memory_bytes"] < dirtied + (24 << 20), second
+    assert second["memory_bytes"] < first["memory_bytes"]
+    assert (h.templates / "inc" / "mem.1").exists()
+    p = h("template", "list", "--json")
+    (t,) = json.loads(p.stdout)
+    assert t["layers"] == 1
+
+    vmm = h.entry("ivm")["pid"]
+    h("kill", "ivm")
+    assert wait_gone(vmm)
+    p = h("restore", "inc", "-d", timeout=10 * DEFAULT_TIMEOUT)
+    assert p.returncode == 0, p.stderr.decode()
+    assert h.sh("ivm", "md5sum /tmp/blob").split()[0] == digest
+    last = counter(h, "ivm")
+    assert int(h.sh("ivm", COUNTER_PAST.format(n=last)).strip()) > last
+
+
+def test_damaged_templates_are_refused(fhost):
+    h = fhost
+    h.start("dvm", "--mem-mb", "64")
+    snapshot(h, "dvm", "dmg")
+    d = h.templates / "dmg"
+    state, mem = d / "state", d / "mem"
+    good_state, good_mem = state.read_bytes(), mem.read_bytes()
+
+    def refused(expect):
+        p = h("fork", "--template", "dmg", "--name", "bad")
+        err = p.stderr.decode()
+        assert p.returncode != 0 and re.search(expect, err), err
+        assert "bad" not in h.listing()
+
+    state.write_bytes(good_state[:-100])
+    refused(r"truncated")
+    state.write_bytes(good_state[:200] + bytes([good_state[200] ^ 1]) + good_state[201:])
+    refused(r"checksum mismatch")
+    state.write_bytes(good_state)
+
+    with open(mem, "r+b") as f:
+        f.seek(0x1000)
+        b = f.read(1)
+        f.seek(0x1000)
+        f.write(bytes([b[0] ^ 0xff]))
+    refused(r"modified")
+    with open(mem, "r+b") as f:
+        f.truncate(len(good_mem) - 4096)
+    refused(r"truncated")
+    mem.write_bytes(good_mem)
+
+    p = h("template", "rm", "dmg")
+    assert p.returncode == 0, p.stderr.decode()
+    assert not d.exists()
+    p = h("fork", "--template", "dmg")
+    assert p.returncode == 2 and "no template dmg" in p.stderr.decode()
