@@ -48,8 +48,9 @@ int identity_format(const struct identity_page *p, char *out, size_t cap)
 
 	for (unsigned i = 0; i < 16; i++)
 		snprintf(id + 2 * i, 3, "%02x", p->vm_id[i]);
-	n = snprintf(out, cap, "name=%s\nhostname=%s\ncid=%llu\ngeneration=%llu\nvm_id=%s\n"
-			       "template=%s\n",
+	n = snprintf(out, cap,
+		     "name=%s\nhostname=%s\ncid=%llu\ngeneration=%llu\nvm_id=%s\n"
+		     "template=%s\n",
 		     p->name, p->hostname, (unsigned long long)le64toh(p->cid),
 		     (unsigned long long)le64toh(p->generation), id, p->template_name);
 	return n < 0 || (size_t)n >= cap ? -ENOSPC : n;

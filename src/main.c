@@ -54,9 +54,9 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
-	{ "list", cli_list },	  { "status", cli_status }, { "exec", cli_exec },
-	{ "attach", cli_attach }, { "pause", cli_pause },   { "resume", cli_resume },
-	{ "stop", cli_stop },	  { "kill", cli_kill },	    { "net", cli_net },
+	{ "list", cli_list },	  { "status", cli_status },	{ "exec", cli_exec },
+	{ "attach", cli_attach }, { "pause", cli_pause },	{ "resume", cli_resume },
+	{ "stop", cli_stop },	  { "kill", cli_kill },		{ "net", cli_net },
 	{ "limit", cli_limit },	  { "snapshot", cli_snapshot }, { "template", cli_template },
 };
 

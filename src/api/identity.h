@@ -20,16 +20,16 @@
 #define IDENTITY_ENTROPY 64u
 
 struct identity_page {
-	char magic[8];	     /* IDENTITY_MAGIC, not NUL-terminated */
-	uint32_t version;    /* IDENTITY_VERSION */
-	uint32_t size;	     /* sizeof(struct identity_page) */
-	uint64_t generation; /* 0 at boot; +1 at every fork or restore */
-	uint64_t cid;	     /* the VM's vsock CID */
-	uint8_t vm_id[16];   /* random per VM instance (a fork gets its own) */
-	char name[64];	     /* the VM's name, NUL-terminated */
-	char hostname[64];   /* the hostname the VM should have, NUL-terminated */
+	char magic[8];			   /* IDENTITY_MAGIC, not NUL-terminated */
+	uint32_t version;		   /* IDENTITY_VERSION */
+	uint32_t size;			   /* sizeof(struct identity_page) */
+	uint64_t generation;		   /* 0 at boot; +1 at every fork or restore */
+	uint64_t cid;			   /* the VM's vsock CID */
+	uint8_t vm_id[16];		   /* random per VM instance (a fork gets its own) */
+	char name[64];			   /* the VM's name, NUL-terminated */
+	char hostname[64];		   /* the hostname the VM should have, NUL-terminated */
 	uint8_t entropy[IDENTITY_ENTROPY]; /* fresh host randomness for this generation */
-	char template_name[64]; /* the template a fork came from, or "" */
+	char template_name[64];		   /* the template a fork came from, or "" */
 };
 
 _Static_assert(sizeof(struct identity_page) <= IDENTITY_SIZE, "identity page fits");

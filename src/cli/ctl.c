@@ -570,7 +570,7 @@ int cli_status(int argc, char **argv)
 	ret = cli_find_vm(o.name, &e);
 	if (!ret)
 		ret = cli_vm_call(&e, "status of", "GET", "/clone/status", NULL, REQUEST_TIMEOUT_MS,
-			      &body);
+				  &body);
 	if (ret)
 		return ret;
 	if (o.json) {

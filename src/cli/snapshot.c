@@ -28,17 +28,16 @@
 
 static void snapshot_usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: clone snapshot NAME --template T [--full] [--stop] [--json]\n"
-		"Snapshot the running VM NAME into template T (CPU, devices, memory, and\n"
-		"frozen copies of the disks it can write).  A later snapshot of the same VM\n"
-		"into the same template writes only the memory dirtied since, as a layer.\n"
-		"\n"
-		"  --template T   the template's name (letters, digits, '_', '.', '-')\n"
-		"  --full         write all the memory even when a layer would do\n"
-		"  --stop         stop the VM after the snapshot instead of resuming it\n"
-		"  --json         print the VMM's answer as JSON\n"
-		"Then: clone fork --template T, clone restore T, clone template list.\n");
+	fprintf(f, "Usage: clone snapshot NAME --template T [--full] [--stop] [--json]\n"
+		   "Snapshot the running VM NAME into template T (CPU, devices, memory, and\n"
+		   "frozen copies of the disks it can write).  A later snapshot of the same VM\n"
+		   "into the same template writes only the memory dirtied since, as a layer.\n"
+		   "\n"
+		   "  --template T   the template's name (letters, digits, '_', '.', '-')\n"
+		   "  --full         write all the memory even when a layer would do\n"
+		   "  --stop         stop the VM after the snapshot instead of resuming it\n"
+		   "  --json         print the VMM's answer as JSON\n"
+		   "Then: clone fork --template T, clone restore T, clone template list.\n");
 }
 
 int cli_snapshot(int argc, char **argv)

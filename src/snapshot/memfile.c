@@ -110,7 +110,8 @@ static int write_file(const struct guest_mem *gm, const uint64_t *dirty, int dir
 			size_t n = run_len * PAGE;
 
 			if (pwrite(fd, from, n, (off_t)(run_start * PAGE)) != (ssize_t)n) {
-				ret = err_set(errno ? -errno : -EIO, "writing memory file %s", name);
+				ret = err_set(errno ? -errno : -EIO, "writing memory file %s",
+					      name);
 				goto out;
 			}
 			run_len = 0;
@@ -229,8 +230,9 @@ int memfile_check(int dirfd, const struct memfile_info *info, bool *hashed)
 		goto out;
 	}
 	if ((uint64_t)st.st_size != info->size) {
-		ret = err_setx(-EINVAL, "memory file %s is truncated or was extended (%lld bytes, "
-					"expected %llu)",
+		ret = err_setx(-EINVAL,
+			       "memory file %s is truncated or was extended (%lld bytes, "
+			       "expected %llu)",
 			       info->name, (long long)st.st_size, (unsigned long long)info->size);
 		goto out;
 	}
@@ -258,8 +260,9 @@ int memfile_check_extents(const struct snap_extent *ext, size_t nr, uint64_t ram
 	for (size_t i = 0; i < nr; i++) {
 		if (!ext[i].count || ext[i].page < next || ext[i].page > pages ||
 		    ext[i].count > pages - ext[i].page)
-			return err_setx(-EINVAL, "layer extent %zu [%llu, +%llu) is out of order or "
-						 "outside the RAM",
+			return err_setx(-EINVAL,
+					"layer extent %zu [%llu, +%llu) is out of order or "
+					"outside the RAM",
 					i, (unsigned long long)ext[i].page,
 					(unsigned long long)ext[i].count);
 		next = ext[i].page + ext[i].count;

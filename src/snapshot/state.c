@@ -88,8 +88,7 @@ void snapw_init(struct snap_writer *w)
 	w->len = HDR_SIZE;
 }
 
-void snapw_add(struct snap_writer *w, uint32_t id, uint32_t instance, const void *data,
-	       size_t len)
+void snapw_add(struct snap_writer *w, uint32_t id, uint32_t instance, const void *data, size_t len)
 {
 	size_t total = SEC_HDR + PAD8(len);
 
@@ -177,13 +176,16 @@ int snapr_parse(struct snap_reader *r, const void *data, size_t len, const char 
 		return err_setx(-EINVAL, "%s: not a Clone snapshot state file", what);
 	version = get32(buf + 8);
 	if (version > SNAP_VERSION || version == 0)
-		return err_setx(-EINVAL, "%s: state file version %u is not supported (this clone: %u)",
-				what, version, SNAP_VERSION);
+		return err_setx(-EINVAL,
+				"%s: state file version %u is not supported (this clone: %u)", what,
+				version, SNAP_VERSION);
 	if (get32(buf + 12))
-		return err_setx(-EINVAL, "%s: unknown state file flags 0x%x", what, get32(buf + 12));
+		return err_setx(-EINVAL, "%s: unknown state file flags 0x%x", what,
+				get32(buf + 12));
 	size = get64(buf + 16);
 	if (size != len)
-		return err_setx(-EINVAL, "%s: truncated or damaged state file (%zu bytes, header says %llu)",
+		return err_setx(-EINVAL,
+				"%s: truncated or damaged state file (%zu bytes, header says %llu)",
 				what, len, (unsigned long long)size);
 	if (len < HDR_SIZE + SEC_HDR + DIGEST)
 		return err_setx(-EINVAL, "%s: truncated state file", what);
@@ -192,7 +194,8 @@ int snapr_parse(struct snap_reader *r, const void *data, size_t len, const char 
 	sha256_digest(&h, DIGEST, digest);
 	if (memcmp(digest, buf + len - DIGEST, DIGEST))
 		return err_setx(-EINVAL,
-				"%s: checksum mismatch: the state file was modified or damaged", what);
+				"%s: checksum mismatch: the state file was modified or damaged",
+				what);
 	r->buf = (uint8_t *)buf;
 	r->len = len;
 	r->version = version;
@@ -216,8 +219,8 @@ int snapr_parse(struct snap_reader *r, const void *data, size_t len, const char 
 		for (unsigned i = 0; i < r->nr; i++)
 			if (r->secs[i].id == id && r->secs[i].instance == inst) {
 				snapr_free(r);
-				return err_setx(-EINVAL, "%s: section %u/%u appears twice", what, id,
-						inst);
+				return err_setx(-EINVAL, "%s: section %u/%u appears twice", what,
+						id, inst);
 			}
 		if (r->nr == SNAP_MAX_SECTIONS) {
 			snapr_free(r);
@@ -234,10 +237,9 @@ int snapr_parse(struct snap_reader *r, const void *data, size_t len, const char 
 			}
 			r->secs = ns;
 		}
-		r->secs[r->nr++] = (struct snap_sec_ref){ .id = id,
-							  .instance = inst,
-							  .off = off + SEC_HDR,
-							  .len = (size_t)slen };
+		r->secs[r->nr++] = (struct snap_sec_ref){
+			.id = id, .instance = inst, .off = off + SEC_HDR, .len = (size_t)slen
+		};
 		off += SEC_HDR + PAD8((size_t)slen);
 	}
 bad:

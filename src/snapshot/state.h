@@ -34,20 +34,20 @@
 #define SNAP_MAX_SECTIONS 4096u
 
 enum snap_section {
-	SNAP_SEC_END = 0,	/* the trailer */
-	SNAP_SEC_META = 1,	/* JSON: template name, VM config, memory files, times */
-	SNAP_SEC_VM = 2,	/* arch/x86/kvm_state VM blob */
-	SNAP_SEC_VCPU = 3,	/* instance = vCPU index: kvm_state vCPU blob */
-	SNAP_SEC_SERIAL = 4,	/* struct serial_state */
-	SNAP_SEC_RTC = 5,	/* struct rtc_state */
-	SNAP_SEC_I8042 = 6,	/* struct i8042_state */
-	SNAP_SEC_PM = 7,	/* struct pm_state */
+	SNAP_SEC_END = 0,	 /* the trailer */
+	SNAP_SEC_META = 1,	 /* JSON: template name, VM config, memory files, times */
+	SNAP_SEC_VM = 2,	 /* arch/x86/kvm_state VM blob */
+	SNAP_SEC_VCPU = 3,	 /* instance = vCPU index: kvm_state vCPU blob */
+	SNAP_SEC_SERIAL = 4,	 /* struct serial_state */
+	SNAP_SEC_RTC = 5,	 /* struct rtc_state */
+	SNAP_SEC_I8042 = 6,	 /* struct i8042_state */
+	SNAP_SEC_PM = 7,	 /* struct pm_state */
 	SNAP_SEC_BOOT_TIMER = 8, /* struct boot_timer_state */
-	SNAP_SEC_VIRTIO = 9,	/* instance = vdev slot: struct virtio_mmio_state */
-	SNAP_SEC_BLK = 10,	/* instance = vdev slot: struct blk_state */
-	SNAP_SEC_NET = 11,	/* instance = vdev slot: struct net_state */
-	SNAP_SEC_VSOCK = 12,	/* instance = vdev slot: struct vsock_state */
-	SNAP_SEC_LAYER = 13,	/* instance = layer index: struct snap_extent[] (memfile.h) */
+	SNAP_SEC_VIRTIO = 9,	 /* instance = vdev slot: struct virtio_mmio_state */
+	SNAP_SEC_BLK = 10,	 /* instance = vdev slot: struct blk_state */
+	SNAP_SEC_NET = 11,	 /* instance = vdev slot: struct net_state */
+	SNAP_SEC_VSOCK = 12,	 /* instance = vdev slot: struct vsock_state */
+	SNAP_SEC_LAYER = 13,	 /* instance = layer index: struct snap_extent[] (memfile.h) */
 };
 
 /* Builds a state file in memory. */
@@ -59,8 +59,7 @@ struct snap_writer {
 
 void snapw_init(struct snap_writer *w);
 /* Append a section (data copied).  Errors are remembered for snapw_commit(). */
-void snapw_add(struct snap_writer *w, uint32_t id, uint32_t instance, const void *data,
-	       size_t len);
+void snapw_add(struct snap_writer *w, uint32_t id, uint32_t instance, const void *data, size_t len);
 /*
  * Finish (size, trailer) and write the file as dirfd/name atomically
  * (temporary file, fsync, rename, fsync of the directory).  0 or -errno
@@ -99,8 +98,7 @@ const void *snapr_find(const struct snap_reader *r, uint32_t id, uint32_t instan
  * Copy a fixed-size section into out: 0, -ENOENT (absent) or -EINVAL
  * (wrong size: "state file: section S has N bytes, expected M").
  */
-int snapr_get(const struct snap_reader *r, uint32_t id, uint32_t instance, void *out,
-	      size_t size);
+int snapr_get(const struct snap_reader *r, uint32_t id, uint32_t instance, void *out, size_t size);
 void snapr_free(struct snap_reader *r);
 
 #endif

@@ -106,13 +106,14 @@ static int unhex(const char *s, uint8_t *out, size_t n)
 	return 0;
 }
 
-static const char *const nic_modes[] = { [NIC_BRIDGE] = "bridge", [NIC_USER] = "user",
-					 [NIC_TAP] = "tap" };
+static const char *const nic_modes[] = {
+	[NIC_BRIDGE] = "bridge", [NIC_USER] = "user", [NIC_TAP] = "tap"
+};
 
 json_t *template_meta_to_json(const struct template_meta *m)
 {
-	json_t *j = json_object(), *mem = json_array(), *disks = json_array(),
-	       *nics = json_array(), *devs = json_array();
+	json_t *j = json_object(), *mem = json_array(), *disks = json_array(), *nics = json_array(),
+	       *devs = json_array();
 	char h[65];
 
 	if (!j || !mem || !disks || !nics || !devs)
@@ -121,12 +122,13 @@ json_t *template_meta_to_json(const struct template_meta *m)
 		const struct memfile_info *f = &m->mem[i];
 
 		hex(h, f->sha256, 32);
-		json_array_append_new(
-			mem, json_pack("{s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:I}", "file", f->name,
-				       "size", (json_int_t)f->size, "allocated",
-				       (json_int_t)f->allocated, "sha256", h, "dev",
-				       (json_int_t)f->dev, "ino", (json_int_t)f->ino, "mtime_ns",
-				       (json_int_t)f->mtime_ns, "ctime_ns", (json_int_t)f->ctime_ns));
+		json_array_append_new(mem,
+				      json_pack("{s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:I}", "file",
+						f->name, "size", (json_int_t)f->size, "allocated",
+						(json_int_t)f->allocated, "sha256", h, "dev",
+						(json_int_t)f->dev, "ino", (json_int_t)f->ino,
+						"mtime_ns", (json_int_t)f->mtime_ns, "ctime_ns",
+						(json_int_t)f->ctime_ns));
 	}
 	for (unsigned i = 0; i < m->nr_disks; i++) {
 		const struct template_disk *d = &m->disks[i];
@@ -134,9 +136,9 @@ json_t *template_meta_to_json(const struct template_meta *m)
 		json_array_append_new(
 			disks, json_pack("{s:s, s:b, s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "serial",
 					 d->serial, "ro", d->ro, "path", d->path, "frozen",
-					 d->frozen, "format", d->format, "size", (json_int_t)d->size,
-					 "dev", (json_int_t)d->dev, "ino", (json_int_t)d->ino,
-					 "mtime_ns", (json_int_t)d->mtime_ns));
+					 d->frozen, "format", d->format, "size",
+					 (json_int_t)d->size, "dev", (json_int_t)d->dev, "ino",
+					 (json_int_t)d->ino, "mtime_ns", (json_int_t)d->mtime_ns));
 	}
 	for (unsigned i = 0; i < m->nr_nics; i++) {
 		const struct template_nic *n = &m->nics[i];
@@ -144,9 +146,9 @@ json_t *template_meta_to_json(const struct template_meta *m)
 
 		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0], n->mac[1],
 			 n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
-		json_array_append_new(nics, json_pack("{s:s, s:s, s:s, s:s}", "mode",
-						      nic_modes[n->mode], "mac", mac, "tap", n->tap,
-						      "bridge", n->bridge));
+		json_array_append_new(nics,
+				      json_pack("{s:s, s:s, s:s, s:s}", "mode", nic_modes[n->mode],
+						"mac", mac, "tap", n->tap, "bridge", n->bridge));
 	}
 	for (unsigned i = 0; i < m->nr_devices; i++)
 		json_array_append_new(devs, json_integer(m->devices[i]));
@@ -208,9 +210,11 @@ static int parse_mem(json_t *a, struct template_meta *m)
 	size_t i;
 	json_t *e;
 
-	if (!json_is_array(a) || !json_array_size(a) || json_array_size(a) > 1 + TEMPLATE_MAX_LAYERS)
+	if (!json_is_array(a) || !json_array_size(a) ||
+	    json_array_size(a) > 1 + TEMPLATE_MAX_LAYERS)
 		return -EINVAL;
-	json_array_foreach(a, i, e) {
+	json_array_foreach(a, i, e)
+	{
 		struct memfile_info *f = &m->mem[i];
 		uint64_t mt, ct;
 
@@ -236,7 +240,8 @@ static int parse_disks(json_t *a, struct template_meta *m)
 
 	if (!json_is_array(a) || json_array_size(a) > TEMPLATE_MAX_DISKS)
 		return -EINVAL;
-	json_array_foreach(a, i, e) {
+	json_array_foreach(a, i, e)
+	{
 		struct template_disk *d = &m->disks[i];
 		uint64_t mt;
 
@@ -268,7 +273,8 @@ static int parse_nics(json_t *a, struct template_meta *m)
 
 	if (!json_is_array(a) || json_array_size(a) > CONFIG_MAX_NICS)
 		return -EINVAL;
-	json_array_foreach(a, i, e) {
+	json_array_foreach(a, i, e)
+	{
 		struct template_nic *n = &m->nics[i];
 		const char *mode = json_string_value(json_object_get(e, "mode"));
 		const char *mac = json_string_value(json_object_get(e, "mac"));
@@ -321,7 +327,8 @@ int template_meta_from_json(json_t *j, struct template_meta *m)
 		goto bad;
 	if (!json_is_array(devs) || json_array_size(devs) > TEMPLATE_MAX_DEVICES)
 		goto bad;
-	json_array_foreach(devs, i, v) {
+	json_array_foreach(devs, i, v)
+	{
 		if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
 		    json_integer_value(v) > 255)
 			goto bad;
@@ -435,7 +442,8 @@ int template_apply(const struct template_meta *m, struct vm_config *cfg, bool ke
 				"--kernel, --initrd, --cmdline and --append do not apply",
 				what);
 	if (cfg->mem_mb != CONFIG_DEFAULT_MEM_MB && cfg->mem_mb << 20 != m->mem_bytes)
-		return err_setx(-EINVAL, "template %s has %llu MiB of memory: --mem-mb cannot change it",
+		return err_setx(-EINVAL,
+				"template %s has %llu MiB of memory: --mem-mb cannot change it",
 				m->name, (unsigned long long)(m->mem_bytes >> 20));
 	if (cfg->vcpus != CONFIG_DEFAULT_VCPUS && cfg->vcpus != m->vcpus)
 		return err_setx(-EINVAL, "template %s has %u vCPUs: --vcpus cannot change it",
@@ -472,10 +480,11 @@ int template_apply(const struct template_meta *m, struct vm_config *cfg, bool ke
 			memset(n, 0, sizeof(*n));
 			n->mode = tn->mode;
 			if (tn->mode == NIC_TAP && !keep_identity)
-				return err_setx(-EINVAL,
-						"template %s's NIC %u is on TAP %s: give the fork a "
-						"TAP of its own with --tap",
-						m->name, i, tn->tap);
+				return err_setx(
+					-EINVAL,
+					"template %s's NIC %u is on TAP %s: give the fork a "
+					"TAP of its own with --tap",
+					m->name, i, tn->tap);
 			if ((tn->tap[0] && set_str(&n->tap, tn->tap)) ||
 			    (tn->bridge[0] && set_str(&n->bridge, tn->bridge)))
 				return err_set(-ENOMEM, "config");

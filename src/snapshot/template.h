@@ -34,20 +34,20 @@
 
 struct template_disk {
 	char serial[CONFIG_DISK_SERIAL_MAX + 1];
-	bool ro;	     /* the guest sees it read-only */
-	char path[4096];     /* ro: the original image (absolute) */
-	char frozen[64];     /* writable: the frozen copy in the template directory */
-	char format[8];	     /* "raw" or "qcow2": of path or frozen */
-	uint64_t size;	     /* virtual size, bytes */
-	uint64_t dev, ino;   /* ro: the original's identity when the snapshot was taken */
+	bool ro;	   /* the guest sees it read-only */
+	char path[4096];   /* ro: the original image (absolute) */
+	char frozen[64];   /* writable: the frozen copy in the template directory */
+	char format[8];	   /* "raw" or "qcow2": of path or frozen */
+	uint64_t size;	   /* virtual size, bytes */
+	uint64_t dev, ino; /* ro: the original's identity when the snapshot was taken */
 	int64_t mtime_ns;
 };
 
 struct template_nic {
 	enum nic_mode mode;
 	uint8_t mac[6];
-	char tap[32];	  /* NIC_TAP */
-	char bridge[32];  /* NIC_BRIDGE, "" for the default */
+	char tap[32];	 /* NIC_TAP */
+	char bridge[32]; /* NIC_BRIDGE, "" for the default */
 };
 
 struct template_meta {

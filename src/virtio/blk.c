@@ -625,10 +625,11 @@ int blk_restore(struct blk *b, const struct blk_state *s)
 	if (memcmp(s->pad, zero, sizeof(zero)) || s->ro > 1)
 		return err_setx(-EINVAL, "virtio-blk %.20s: malformed snapshot state", b->serial);
 	if (cap != b->capacity || (bool)s->ro != b->ro)
-		return err_setx(-EINVAL,
-				"disk %.20s: the snapshot's disk had %llu sectors%s, this one %llu%s",
-				b->serial, (unsigned long long)cap, s->ro ? " (read-only)" : "",
-				(unsigned long long)b->capacity, b->ro ? " (read-only)" : "");
+		return err_setx(
+			-EINVAL,
+			"disk %.20s: the snapshot's disk had %llu sectors%s, this one %llu%s",
+			b->serial, (unsigned long long)cap, s->ro ? " (read-only)" : "",
+			(unsigned long long)b->capacity, b->ro ? " (read-only)" : "");
 	ret = rl_check(&s->rl);
 	if (ret)
 		return ret;

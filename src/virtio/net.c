@@ -120,7 +120,7 @@ struct net {
 	struct evl_deferred reconcile_call;
 
 	/* Userspace data path (vd.lock). */
-	bool paused;	       /* net_pause(): no data path until net_resume() */
+	bool paused; /* net_pause(): no data path until net_resume() */
 	struct rl_config rx_cfg, tx_cfg;
 	struct rl rx_rl, tx_rl;
 	uint8_t *rxbuf;

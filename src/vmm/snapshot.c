@@ -135,7 +135,24 @@ static int clear_soft_dirty(void)
 /* Start tracking from now: KVM's log on and reset, soft-dirty bits cleared. */
 static int dirty_start(struct vm *vm)
 {
-	int ret = set_dirty_logging(vm, true);
+	int ret;
+
+	/*
+	 * Soft-dirty bits of a huge page cover 2 MiB: keep the RAM in 4 KiB
+	 * pages (no new huge pages; existing ones split by changing one page's
+	 * protection and back) so a layer holds what was written, not its
+	 * neighbourhood.  KVM maps a logged slot with 4 KiB pages anyway.
+	 */
+	if (madvise(vm->mem.map, vm->mem.ram_size, MADV_NOHUGEPAGE) < 0)
+		log_debug("madvise(MADV_NOHUGEPAGE): %s", strerror(errno));
+	for (uint64_t off = 0; off < vm->mem.ram_size; off += 2 << 20) {
+		uint8_t *p = vm->mem.map + off;
+
+		if (mprotect(p, PAGE, PROT_READ) < 0 ||
+		    mprotect(p, PAGE, PROT_READ | PROT_WRITE) < 0)
+			return err_set(-errno, "splitting huge pages of guest memory");
+	}
+	ret = set_dirty_logging(vm, true);
 
 	if (!ret)
 		ret = clear_soft_dirty();
@@ -207,8 +224,8 @@ static int copy_range(int in, int out, off_t from, off_t to, uint8_t *buf)
 		size_t n = (size_t)MIN((off_t)COPY_CHUNK, to - from);
 		ssize_t got = copy_file_range(in, &(loff_t){ from }, out, &(loff_t){ from }, n, 0);
 
-		if (got < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
-				errno == EOPNOTSUPP)) {
+		if (got < 0 &&
+		    (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
 			got = pread(in, buf, n, from);
 			if (got > 0 && pwrite(out, buf, (size_t)got, from) != got)
 				got = -1;
@@ -422,7 +439,8 @@ static int save_machine(struct vm *vm, struct snap_writer *w, struct template_me
 			vsock_save(vm->vsock, &s);
 			snapw_add(w, SNAP_SEC_VSOCK, slot, &s, sizeof(s));
 		} else {
-			return err_setx(-ENOTSUP, "virtio device %s in slot %u cannot be snapshotted",
+			return err_setx(-ENOTSUP,
+					"virtio device %s in slot %u cannot be snapshotted",
 					vd->ops->name, slot);
 		}
 	}
@@ -518,8 +536,7 @@ static bool can_layer(struct vm *vm, const char *dir, const char *name)
 	return same;
 }
 
-static int remember(struct vm *vm, const char *dir, const char *name,
-		    const struct template_meta *m)
+static int remember(struct vm *vm, const char *dir, const char *name, const struct template_meta *m)
 {
 	char path[PATH_MAX + 16];
 	struct snap_reader r;
@@ -562,7 +579,8 @@ static void remove_dir(const char *dir)
 }
 
 /* Frozen disk copies no state refers to any more (the previous state's). */
-static void drop_old_disks(int dirfd, const struct template_meta *old, const struct template_meta *m)
+static void drop_old_disks(int dirfd, const struct template_meta *old,
+			   const struct template_meta *m)
 {
 	for (unsigned i = 0; i < old->nr_disks; i++) {
 		bool used = false;
@@ -608,6 +626,10 @@ static int snapshot_paused(struct vm *vm, const struct vm_snapshot_req *req,
 		ret = err_set(-errno, "%s", work);
 		goto out;
 	}
+	/* CPU and devices first: their clocks then match the pause, not the end of the writing. */
+	ret = save_machine(vm, &w, m);
+	if (ret)
+		goto out;
 	if (layer) {
 		unsigned l = m->nr_mem;
 		struct memfile_info *info = &m->mem[l];
@@ -625,7 +647,8 @@ static int snapshot_paused(struct vm *vm, const struct vm_snapshot_req *req,
 			ret = collect_soft_dirty(vm, dirty);
 		snprintf(name, sizeof(name), "mem.%u", l);
 		if (!ret)
-			ret = memfile_write_layer(&vm->mem, dirty, dirfd, name, info, &ext, &nr_ext);
+			ret = memfile_write_layer(&vm->mem, dirty, dirfd, name, info, &ext,
+						  &nr_ext);
 		if (!ret) {
 			snapw_add(&w, SNAP_SEC_LAYER, l, ext, nr_ext * sizeof(*ext));
 			ret = carry_layers(dir, &w, l - 1);
@@ -658,8 +681,6 @@ static int snapshot_paused(struct vm *vm, const struct vm_snapshot_req *req,
 
 		fill_meta(vm, m, req->name, rt);
 		ret = snapshot_disks(vm, dirfd, m, m->nr_mem - 1, &res->disk_bytes);
-		if (!ret)
-			ret = save_machine(vm, &w, m);
 		if (!ret)
 			ret = write_meta(&w, m);
 		if (!ret)
@@ -783,7 +804,8 @@ int snapshot_map_memory(struct vm *vm, const struct template_meta *m, const stru
 			const void *p = snapr_find(r, SNAP_SEC_LAYER, i, &len);
 
 			if (!p || len % sizeof(struct snap_extent)) {
-				ret = err_setx(-EINVAL, "template %s: layer %u has no valid extent list",
+				ret = err_setx(-EINVAL,
+					       "template %s: layer %u has no valid extent list",
 					       m->name, i);
 				goto out;
 			}
@@ -831,9 +853,10 @@ static int restore_devices(struct vm *vm, const struct template_meta *m,
 		struct virtio_mmio_state ts;
 
 		if (vd->ops->type != m->devices[slot])
-			return err_setx(-EINVAL,
-					"virtio slot %u: the template has device type %u, this VM %s",
-					slot, m->devices[slot], vd->ops->name);
+			return err_setx(
+				-EINVAL,
+				"virtio slot %u: the template has device type %u, this VM %s", slot,
+				m->devices[slot], vd->ops->name);
 		ret = get_sec(r, SNAP_SEC_VIRTIO, slot, &ts, sizeof(ts), "virtio transport");
 		if (!ret)
 			ret = virtio_mmio_restore(vd, &ts);
@@ -898,10 +921,21 @@ static void notify_vmgenid(struct vm *vm)
 
 int snapshot_restore(struct vm *vm, const struct template_meta *m, const struct snap_reader *r)
 {
-	uint64_t now = realtime_ns(), advance = now > m->realtime_ns ? now - m->realtime_ns : 0;
+	struct kvmstate_vm_info info;
+	uint64_t now, advance;
 	const void *blob;
 	size_t len;
 	int ret;
+
+	/* The clocks move on by the wall time since they were captured. */
+	blob = snapr_find(r, SNAP_SEC_VM, 0, &len);
+	if (!blob)
+		return err_setx(-EINVAL, "the template's state has no VM state");
+	ret = kvmstate_vm_parse(blob, len, &info);
+	if (ret)
+		return ret;
+	now = realtime_ns();
+	advance = now > info.realtime_ns ? now - info.realtime_ns : 0;
 
 	if (m->vcpus != vm->nr_vcpus)
 		return err_setx(-EINVAL, "the template has %u vCPUs, the VM %u", m->vcpus,

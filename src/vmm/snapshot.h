@@ -36,11 +36,11 @@ struct vm_snapshot_req {
 
 struct vm_snapshot_res {
 	bool incremental;
-	unsigned layer;		/* 0: the base */
-	uint64_t mem_bytes;	/* bytes of RAM written (allocated in the new memory file) */
-	uint64_t disk_bytes;	/* bytes of frozen disk copies written */
-	uint64_t pause_ms;	/* how long the guest was paused */
-	char dir[4096];		/* the template's directory */
+	unsigned layer;	     /* 0: the base */
+	uint64_t mem_bytes;  /* bytes of RAM written (allocated in the new memory file) */
+	uint64_t disk_bytes; /* bytes of frozen disk copies written */
+	uint64_t pause_ms;   /* how long the guest was paused */
+	char dir[4096];	     /* the template's directory */
 };
 
 /* Take a snapshot of vm.  0 or -errno with the message set; the VM runs on either way. */
@@ -50,8 +50,7 @@ int vm_snapshot(struct vm *vm, const struct vm_snapshot_req *req, struct vm_snap
  * Restore: map the template's memory over vm's RAM (after gm_init, before
  * the KVM slots are registered).  0 or -errno with the message set.
  */
-int snapshot_map_memory(struct vm *vm, const struct template_meta *m,
-			const struct snap_reader *r);
+int snapshot_map_memory(struct vm *vm, const struct template_meta *m, const struct snap_reader *r);
 /*
  * Load every saved state into vm's devices, vCPUs and VM (devices made
  * from the template's config), give it its identity and move its clocks.

@@ -307,8 +307,8 @@ static int open_template_disks(const struct vm_config *cfg, struct storage *s)
 			ret = make_dirs(odir);
 			if (ret)
 				return ret;
-			snprintf(layer, sizeof(layer), "%s/fork-%d-%u-%llx.qcow2", odir, (int)getpid(),
-				 i, (unsigned long long)monotonic_ns());
+			snprintf(layer, sizeof(layer), "%s/fork-%d-%u-%llx.qcow2", odir,
+				 (int)getpid(), i, (unsigned long long)monotonic_ns());
 		}
 		ret = qcow2_create(layer, td->size, backing, td->format);
 		if (ret)

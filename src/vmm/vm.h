@@ -89,16 +89,16 @@ struct vm {
 	struct blk *blks[STORAGE_MAX_DISKS];
 	struct vm_disk_ref disk_refs[STORAGE_MAX_DISKS]; /* blks[i]'s disk */
 	unsigned nr_blks;
-	struct vdev_table vdevs;  /* virtio-mmio placement: windows, GSIs, eventfds */
-	struct vm_network net;	  /* NICs: virtio-net devices, their TAPs, pasta */
-	struct vsock *vsock;	  /* virtio-vsock on vhost-vsock, or NULL */
-	struct agent_host *agent; /* the agent's control channel (with vsock) */
-	bool agent_expected;	  /* the generated initramfs starts clone-agent */
-	char agent_why[256];	  /* why there is no agent, for `clone exec` */
-	struct api_server *api;	  /* the control socket, or NULL */
-	uint64_t created;	  /* Unix seconds */
-	uint64_t generation;	  /* the identity page's: +1 at every restore or fork */
-	uint8_t vm_id[16];	  /* random, this instance's (identity page) */
+	struct vdev_table vdevs;    /* virtio-mmio placement: windows, GSIs, eventfds */
+	struct vm_network net;	    /* NICs: virtio-net devices, their TAPs, pasta */
+	struct vsock *vsock;	    /* virtio-vsock on vhost-vsock, or NULL */
+	struct agent_host *agent;   /* the agent's control channel (with vsock) */
+	bool agent_expected;	    /* the generated initramfs starts clone-agent */
+	char agent_why[256];	    /* why there is no agent, for `clone exec` */
+	struct api_server *api;	    /* the control socket, or NULL */
+	uint64_t created;	    /* Unix seconds */
+	uint64_t generation;	    /* the identity page's: +1 at every restore or fork */
+	uint8_t vm_id[16];	    /* random, this instance's (identity page) */
 	struct vm_snap_track *snap; /* the newest snapshot, for incremental ones (snapshot.c) */
 
 	pthread_mutex_t lock; /* guards everything below */

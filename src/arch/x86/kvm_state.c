@@ -351,8 +351,8 @@ int kvmstate_vcpu_save(int kvm_fd, int vcpu_fd, void **out, size_t *len)
 	}
 	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0) {
 		struct kvm_xsave *x = calloc(1, (size_t)xsave_size);
-		unsigned long req = xsave_size > (int)sizeof(struct kvm_xsave) ? KVM_GET_XSAVE2
-									 : KVM_GET_XSAVE;
+		unsigned long req =
+			xsave_size > (int)sizeof(struct kvm_xsave) ? KVM_GET_XSAVE2 : KVM_GET_XSAVE;
 
 		if (!x || ioctl(vcpu_fd, req, x) < 0) {
 			ret = x ? err_set(-errno, "KVM_GET_XSAVE") : err_set(-ENOMEM, "XSAVE");
@@ -439,11 +439,14 @@ static struct kvm_msrs *prepare_msrs(const struct parsed *p, uint64_t advance_ns
 			int want;
 
 			memcpy(&e, &in[i], sizeof(e));
-			want = e.index == MSR_IA32_TSC ? 0 : e.index == MSR_IA32_TSC_DEADLINE ? 2 : 1;
+			want = e.index == MSR_IA32_TSC		  ? 0
+			       : e.index == MSR_IA32_TSC_DEADLINE ? 2
+								  : 1;
 			if (want != pass)
 				continue;
 			if (e.index == MSR_IA32_TSC)
-				e.data += (uint64_t)((unsigned __int128)advance_ns * khz / 1000000u);
+				e.data +=
+					(uint64_t)((unsigned __int128)advance_ns * khz / 1000000u);
 			m->entries[k++] = e;
 		}
 	m->nmsrs = k;
@@ -509,8 +512,7 @@ int kvmstate_vcpu_restore(int vcpu_fd, const void *blob, size_t len, uint64_t ad
 	if (set < 0)
 		ret = err_set(-errno, "KVM_SET_MSRS");
 	else if ((unsigned)set < msrs->nmsrs)
-		ret = err_setx(-EINVAL, "KVM_SET_MSRS: MSR 0x%x refused",
-			       msrs->entries[set].index);
+		ret = err_setx(-EINVAL, "KVM_SET_MSRS: MSR 0x%x refused", msrs->entries[set].index);
 	free(msrs);
 	if (ret)
 		return ret;
