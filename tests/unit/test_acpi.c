@@ -83,11 +83,16 @@ static const struct acpi_header *table_at(uint64_t gpa, const char *sig)
 }
 
 /* Build and follow every pointer from the RSDP, checking checksums on the way. */
+/* VMGenID address for the next build() (0: none), with its GED on GSI 3. */
+static uint64_t build_vmgenid;
+
 static void build(struct tables *t, unsigned cpus, unsigned nr_mmio)
 {
 	struct acpi_config cfg = { .nr_cpus = cpus,
 				   .mmio = make_mmio(nr_mmio),
-				   .nr_mmio = nr_mmio };
+				   .nr_mmio = nr_mmio,
+				   .vmgenid_gpa = build_vmgenid,
+				   .ged_gsi = 3 };
 	size_t rsdp_off = 1;
 	int n;
 	const uint8_t *x;
@@ -692,4 +697,44 @@ Test(acpi, iasl_typical, .init = make_tmpdir, .fini = remove_tmpdir)
 Test(acpi, iasl_large, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 60)
 {
 	check_with_acpica(255, 32);
+}
+
+/*
+ * VMGenID and its Generic Event Device, as Linux's vmgenid and evged
+ * drivers read them: ADDR returns the address as two integers, GED0's
+ * _CRS has one edge interrupt and _EVT notifies VGEN with 0x80.
+ */
+Test(acpi, vmgenid_and_ged, .init = make_tmpdir, .fini = remove_tmpdir)
+{
+	struct tables t;
+	const char *dsl;
+	char cmd[256];
+
+	build_vmgenid = 0x9d000;
+	build(&t, 1, 2);
+	build_vmgenid = 0;
+	dsl = disassemble("dsdt", t.dsdt, t.dsdt->length, true);
+	cr_assert(strstr(dsl, "Device (VGEN)"), "%s", dsl);
+	cr_assert(strstr(dsl, "Name (_CID, \"VM_Gen_Counter\")"), "%s", dsl);
+	cr_assert(strstr(dsl, "Method (ADDR, 0, NotSerialized)"), "%s", dsl);
+	cr_assert(strstr(dsl, "Device (GED0)"), "%s", dsl);
+	cr_assert(strstr(dsl, "ACPI0013"), "%s", dsl);
+	cr_assert(strstr(dsl, "Method (_EVT, 1, Serialized)"), "%s", dsl);
+	cr_assert(strstr(dsl, "Notify (VGEN, 0x80)") || strstr(dsl, "Notify (\\_SB.VGEN, 0x80)"),
+		  "%s", dsl);
+	disassemble("facp", t.fadt, t.fadt->h.length, true);
+	disassemble("apic", t.madt, t.madt->h.length, true);
+	snprintf(cmd, sizeof(cmd),
+		 "acpiexec -b 'evaluate \\_SB.VGEN.ADDR; resources \\_SB.GED0; "
+		 "evaluate \\_SB.GED0._EVT 3' dsdt.dat facp.dat apic.dat");
+	cr_assert_eq(tool(cmd, log_buf, sizeof(log_buf)), 0, "%s:\n%s", cmd, log_buf);
+	assert_clean("acpiexec", log_buf);
+	cr_assert(strstr(log_buf, "[Package] Contains 2 Elements:"), "%s", log_buf);
+	cr_assert(strstr(log_buf, "[Integer] = 000000000009D000\n    [Integer] = 0000000000000000"),
+		  "%s", log_buf);
+	cr_assert(strstr(log_buf, "Dword00 : 00000003"), "%s", log_buf);
+	/* No VMGenID asked for: neither device. */
+	build(&t, 1, 2);
+	cr_assert_null(memmem(t.dsdt, t.dsdt->length, "VGEN", 4));
+	cr_assert_null(memmem(t.dsdt, t.dsdt->length, "GED0", 4));
 }

@@ -92,9 +92,12 @@ Test(e820, matches_layout_around_the_hole)
 	n = e820_build(&gm, e, E820_MAX);
 	cr_assert_eq(n, 5);
 	cr_assert_eq(e[0].addr, 0);
-	cr_assert_eq(e[0].size, LAYOUT_EBDA);
+	/* Low RAM ends where the VMGenID and identity pages start; they and the EBDA are reserved. */
+	cr_assert_eq(e[0].size, LAYOUT_RESERVED_LOW);
 	cr_assert_eq(e[0].type, E820_RAM);
-	cr_assert_eq(e[1].addr, LAYOUT_EBDA);
+	cr_assert_eq(e[1].addr, LAYOUT_RESERVED_LOW);
+	cr_assert_eq(e[1].addr + e[1].size, LAYOUT_LOW_RAM_END);
+	cr_assert(LAYOUT_VMGENID >= e[1].addr && LAYOUT_IDENTITY + 4096 <= LAYOUT_EBDA);
 	cr_assert_eq(e[1].type, E820_RESERVED);
 	cr_assert_eq(e[2].addr, LAYOUT_ACPI);
 	cr_assert_eq(e[2].addr + e[2].size, LAYOUT_ACPI_END);
@@ -112,7 +115,7 @@ Test(e820, matches_layout_around_the_hole)
 			ram += e[i].size;
 		}
 	}
-	cr_assert_eq(ram, 5000 * MiB - (LAYOUT_HIGH_MEM - LAYOUT_EBDA));
+	cr_assert_eq(ram, 5000 * MiB - (LAYOUT_HIGH_MEM - LAYOUT_RESERVED_LOW));
 	gm_destroy(&gm);
 }
 

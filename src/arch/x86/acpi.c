@@ -184,7 +184,7 @@ static void dsdt_body(struct aml *a, const struct acpi_config *cfg)
 	if (cfg->vmgenid_gpa) {
 		/* VMGenID: the guest reads the 16-byte ID at ADDR (Linux: drivers/virt/vmgenid.c). */
 		aml_device_begin(a, "VGEN");
-		aml_name_string(a, "_HID", "CLNVMGID");
+		aml_name_string(a, "_HID", "CLNV0001");
 		aml_name_string(a, "_CID", "VM_Gen_Counter");
 		aml_name_string(a, "_DDN", "VM_Gen_Counter");
 		aml_method_begin(a, "ADDR", 0, false);
