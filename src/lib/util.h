@@ -38,6 +38,8 @@ ssize_t read_full(int fd, void *buf, size_t len);
  * 0 or -errno with the message set.
  */
 int read_file(const char *what, const char *path, size_t max, void **data, size_t *len);
+/* mkdir -p path (each new directory 0700).  0 or -errno with the message set. */
+int mkdir_p(const char *path);
 
 /* Parse a size like "512", "256M", "2G", "4k" (binary units) into bytes. */
 int parse_size(const char *s, uint64_t *out);

@@ -52,21 +52,7 @@ int template_root(char *buf, size_t len, bool create)
 		return ret;
 	if ((size_t)snprintf(buf, len, "%s/templates", base) >= len)
 		return err_setx(-ENAMETOOLONG, "templates directory path too long");
-	if (!create)
-		return 0;
-	for (char *p = buf + 1;; p++) {
-		if (*p == '/' || !*p) {
-			char c = *p;
-
-			*p = '\0';
-			if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-				return err_set(-errno, "mkdir %s", buf);
-			*p = c;
-			if (!c)
-				break;
-		}
-	}
-	return 0;
+	return create ? mkdir_p(buf) : 0;
 }
 
 int template_dir(const char *name, char *buf, size_t len)

@@ -64,28 +64,6 @@ int storage_data_dir(char *buf, size_t len)
 	return 0;
 }
 
-/* mkdir -p */
-static int make_dirs(const char *path)
-{
-	char buf[PATH_MAX];
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return err_setx(-ENAMETOOLONG, "%s: path too long", path);
-	for (char *p = buf + 1;; p++) {
-		if (*p == '/' || !*p) {
-			char c = *p;
-
-			*p = '\0';
-			if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-				return err_set(-errno, "mkdir %s", buf);
-			*p = c;
-			if (!c)
-				break;
-		}
-	}
-	return 0;
-}
-
 static int run_mkfs(const char *image)
 {
 	static const char *const dirs[] = { "/usr/sbin", "/sbin", "/usr/bin", "/bin" };
@@ -240,7 +218,7 @@ static int open_overlay(const struct vm_config *cfg, struct storage *s)
 	ret = storage_data_dir(dir, sizeof(dir));
 	if (!ret) {
 		strncat(dir, "/overlays", sizeof(dir) - strlen(dir) - 1);
-		ret = make_dirs(dir);
+		ret = mkdir_p(dir);
 	}
 	if (ret)
 		return ret;
@@ -304,7 +282,7 @@ static int open_template_disks(const struct vm_config *cfg, struct storage *s)
 			persistent = persistent_used = true;
 			snprintf(layer, sizeof(layer), "%s", cfg->overlay_path);
 		} else {
-			ret = make_dirs(odir);
+			ret = mkdir_p(odir);
 			if (ret)
 				return ret;
 			snprintf(layer, sizeof(layer), "%s/fork-%d-%u-%llx.qcow2", odir,

@@ -79,6 +79,9 @@ def check_clock(host, name):
 def test_fork_ten_from_one_template(fhost):
     h = fhost
     h.start("tpl", "--mem-mb", str(MEM_MB))
+    # The guest kernel bound the VMGenID device and the GED that notifies it.
+    drivers = h.sh("tpl", "ls /sys/bus/acpi/drivers/vmgenid /sys/bus/platform/drivers/ged")
+    assert "CLNV0001:00" in drivers and "ACPI0013:00" in drivers, drivers
     h.sh("tpl", COUNTER)
     pid = h.sh("tpl", "cat /tmp/counter.pid").strip()
     snap = snapshot(h, "tpl", "base")
