@@ -80,7 +80,7 @@ def test_fork_ten_from_one_template(fhost):
     h = fhost
     h.start("tpl", "--mem-mb", str(MEM_MB))
     # The guest kernel bound the VMGenID device and the GED that notifies it.
-    drivers = h.sh("tpl", "ls /sys/bus/acpi/drivers/vmgenid /sys/bus/platform/drivers/ged")
+    drivers = h.sh("tpl", "ls /sys/bus/acpi/drivers/vmgenid /sys/bus/platform/drivers/acpi-ged")
     assert "CLNV0001:00" in drivers and "ACPI0013:00" in drivers, drivers
     h.sh("tpl", COUNTER)
     pid = h.sh("tpl", "cat /tmp/counter.pid").strip()
@@ -254,3 +254,25 @@ def test_damaged_templates_are_refused(fhost):
     assert not d.exists()
     p = h("fork", "--template", "dmg")
     assert p.returncode == 2 and "no template dmg" in p.stderr.decode()
+
+
+def test_fork_of_a_rootfs_template_writes_its_own_disk_layer(fhost, rootfs_base):
+    h = fhost
+    h.start("rtpl", "--rootfs", str(rootfs_base), "--overlay", "auto", "--mem-mb", str(MEM_MB))
+    h.sh("rtpl", "echo from-template > /root-file; sync")
+    snapshot(h, "rtpl", "rbase")
+    # The overlay's upper disk was writable: the template holds a frozen copy of it.
+    (frozen,) = (h.templates / "rbase").glob("disk-*")
+    digest = sha256(frozen)
+    names = fork(h, "rbase", "--count", "2", "--name", "rf")
+    drop = "sync; echo 3 > /proc/sys/vm/drop_caches; cat /root-file"
+    for n in names:
+        assert h.sh(n, drop) == "from-template\n"
+    # A fork's writes go to its own qcow2 layer: the other fork, the template VM
+    # and the frozen copy never see them, even re-read from disk.
+    h.sh("rf-1", "echo mine > /root-file; sync")
+    h.sh("rtpl", "echo later > /root-file; sync")
+    assert h.sh("rf-1", drop) == "mine\n"
+    assert h.sh("rf-2", drop) == "from-template\n"
+    assert h.sh("rtpl", drop) == "later\n"
+    assert sha256(frozen) == digest

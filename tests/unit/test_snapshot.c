@@ -500,7 +500,7 @@ Test(kvm_state, vm_blob_parse)
 	cr_assert_eq(kvmstate_vm_parse(b, n - 1, NULL), -EINVAL);
 	n = vm_blob(b, 3, -1, 0);
 	cr_assert_eq(kvmstate_vm_parse(b, n, NULL), -EINVAL);
-	cr_assert(strstr(err_msg(), "PIT is missing"), "%s", err_msg());
+	cr_assert(strstr(err_msg(), "PIT2 is missing"), "%s", err_msg());
 	n = vm_blob(b, -1, 1, 0);
 	cr_assert_eq(kvmstate_vm_parse(b, n, NULL), -EINVAL);
 	cr_assert(strstr(err_msg(), "twice"), "%s", err_msg());

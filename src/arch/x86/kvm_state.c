@@ -77,7 +77,7 @@ static const struct {
 	[R_PIC0] = { "PIC master", sizeof(struct kvm_irqchip), true, true },
 	[R_PIC1] = { "PIC slave", sizeof(struct kvm_irqchip), true, true },
 	[R_IOAPIC] = { "IOAPIC", sizeof(struct kvm_irqchip), true, true },
-	[R_PIT] = { "PIT", sizeof(struct kvm_pit_state2), true, true },
+	[R_PIT] = { "PIT2", sizeof(struct kvm_pit_state2), true, true },
 	[R_CLOCK] = { "CLOCK", sizeof(struct kvm_clock_data), true, true },
 	[R_REALTIME] = { "REALTIME", sizeof(uint64_t), true, true },
 };
@@ -304,121 +304,111 @@ static int read_msrs(int vcpu_fd, const struct kvm_msr_list *list, struct kvm_ms
 	return 0;
 }
 
-int kvmstate_vcpu_save(int kvm_fd, int vcpu_fd, void **out, size_t *len)
+/* One fixed-size KVM_GET_* into record rec. */
+static int get_put(struct blob *b, int fd, unsigned long req, enum rec rec)
 {
-	struct kvm_regs regs;
-	struct kvm_sregs sregs;
-	struct kvm_xcrs xcrs;
-	struct kvm_debugregs dregs;
-	struct kvm_lapic_state lapic;
-	struct kvm_mp_state mp;
-	struct kvm_vcpu_events ev;
+	uint64_t buf[1024 / 8]; /* the largest fixed record, struct kvm_lapic_state */
+
+	_Static_assert(sizeof(struct kvm_lapic_state) <= sizeof(buf), "record buffer");
+	if (recs[rec].size > sizeof(buf))
+		return err_setx(-EINVAL, "record %s too large", recs[rec].name);
+	if (ioctl(fd, req, buf) < 0)
+		return err_set(-errno, "KVM_GET_%s", recs[rec].name);
+	put(b, rec, buf, recs[rec].size);
+	return 0;
+}
+
+/* XSAVE (KVM_GET_XSAVE2 when the state outgrows 4 KiB), or the legacy FPU. */
+static int save_fpu(struct blob *b, int kvm_fd, int vcpu_fd)
+{
+	int size = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+	struct kvm_xsave *x;
+	int ret = 0;
+
+	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) <= 0)
+		return get_put(b, vcpu_fd, KVM_GET_FPU, R_FPU);
+	if (size < (int)sizeof(struct kvm_xsave))
+		size = sizeof(struct kvm_xsave);
+	if (size > (int)MAX_XSAVE)
+		return err_setx(-ENOTSUP, "XSAVE state of %d bytes", size);
+	x = calloc(1, (size_t)size);
+	if (!x)
+		return err_set(-ENOMEM, "XSAVE");
+	if (ioctl(vcpu_fd, size > (int)sizeof(*x) ? KVM_GET_XSAVE2 : KVM_GET_XSAVE, x) < 0)
+		ret = err_set(-errno, "KVM_GET_XSAVE");
+	else
+		put(b, R_XSAVE, x, (size_t)size);
+	free(x);
+	return ret;
+}
+
+static int save_cpuid(struct blob *b, int vcpu_fd)
+{
+	struct kvm_cpuid2 *cpuid =
+		calloc(1, sizeof(*cpuid) + MAX_CPUID * sizeof(cpuid->entries[0]));
+	int ret = 0;
+
+	if (!cpuid)
+		return err_set(-ENOMEM, "CPUID");
+	cpuid->nent = MAX_CPUID;
+	if (ioctl(vcpu_fd, KVM_GET_CPUID2, cpuid) < 0)
+		ret = err_set(-errno, "KVM_GET_CPUID2");
+	else
+		put(b, R_CPUID, cpuid->entries, cpuid->nent * sizeof(cpuid->entries[0]));
+	free(cpuid);
+	return ret;
+}
+
+static int save_msrs(struct blob *b, int kvm_fd, int vcpu_fd)
+{
 	struct kvm_msr_list *list = NULL;
 	struct kvm_msr_entry *msrs = NULL;
-	struct kvm_cpuid2 *cpuid = NULL;
+	unsigned n = 0;
+	int ret = get_msr_list(kvm_fd, &list);
+
+	if (ret)
+		return ret;
+	msrs = calloc(list->nmsrs ? list->nmsrs : 1, sizeof(*msrs));
+	ret = msrs ? read_msrs(vcpu_fd, list, msrs, &n) : err_set(-ENOMEM, "MSRs");
+	if (!ret)
+		put(b, R_MSRS, msrs, n * sizeof(*msrs));
+	free(msrs);
+	free(list);
+	return ret;
+}
+
+int kvmstate_vcpu_save(int kvm_fd, int vcpu_fd, void **out, size_t *len)
+{
 	struct blob b;
-	unsigned nmsrs = 0;
-	int ret = 0, xsave_size, khz;
+	int ret, khz;
 
 	blob_start(&b, KIND_VCPU);
-	cpuid = calloc(1, sizeof(*cpuid) + MAX_CPUID * sizeof(cpuid->entries[0]));
-	if (!cpuid) {
-		ret = err_set(-ENOMEM, "CPUID");
-		goto out;
+	ret = save_cpuid(&b, vcpu_fd);
+	if (!ret)
+		ret = get_put(&b, vcpu_fd, KVM_GET_REGS, R_REGS);
+	if (!ret)
+		ret = get_put(&b, vcpu_fd, KVM_GET_SREGS, R_SREGS);
+	if (!ret)
+		ret = save_fpu(&b, kvm_fd, vcpu_fd);
+	if (!ret && ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0)
+		ret = get_put(&b, vcpu_fd, KVM_GET_XCRS, R_XCRS);
+	if (!ret)
+		ret = get_put(&b, vcpu_fd, KVM_GET_DEBUGREGS, R_DEBUGREGS);
+	if (!ret)
+		ret = get_put(&b, vcpu_fd, KVM_GET_LAPIC, R_LAPIC);
+	if (!ret)
+		ret = get_put(&b, vcpu_fd, KVM_GET_MP_STATE, R_MP_STATE);
+	if (!ret)
+		ret = get_put(&b, vcpu_fd, KVM_GET_VCPU_EVENTS, R_EVENTS);
+	if (!ret)
+		ret = save_msrs(&b, kvm_fd, vcpu_fd);
+	if (!ret) {
+		khz = ioctl(vcpu_fd, KVM_GET_TSC_KHZ, 0);
+		if (khz > 0)
+			put(&b, R_TSC_KHZ, &(uint32_t){ (uint32_t)khz }, sizeof(uint32_t));
+		else
+			ret = err_set(khz < 0 ? -errno : -EINVAL, "KVM_GET_TSC_KHZ");
 	}
-	cpuid->nent = MAX_CPUID;
-	if (ioctl(vcpu_fd, KVM_GET_CPUID2, cpuid) < 0) {
-		ret = err_set(-errno, "KVM_GET_CPUID2");
-		goto out;
-	}
-	put(&b, R_CPUID, cpuid->entries, cpuid->nent * sizeof(cpuid->entries[0]));
-	if (ioctl(vcpu_fd, KVM_GET_REGS, &regs) < 0) {
-		ret = err_set(-errno, "KVM_GET_REGS");
-		goto out;
-	}
-	put(&b, R_REGS, &regs, sizeof(regs));
-	if (ioctl(vcpu_fd, KVM_GET_SREGS, &sregs) < 0) {
-		ret = err_set(-errno, "KVM_GET_SREGS");
-		goto out;
-	}
-	put(&b, R_SREGS, &sregs, sizeof(sregs));
-	xsave_size = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
-	if (xsave_size < (int)sizeof(struct kvm_xsave))
-		xsave_size = sizeof(struct kvm_xsave);
-	if (xsave_size > (int)MAX_XSAVE) {
-		ret = err_setx(-ENOTSUP, "XSAVE state of %d bytes", xsave_size);
-		goto out;
-	}
-	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0) {
-		struct kvm_xsave *x = calloc(1, (size_t)xsave_size);
-		unsigned long req =
-			xsave_size > (int)sizeof(struct kvm_xsave) ? KVM_GET_XSAVE2 : KVM_GET_XSAVE;
-
-		if (!x || ioctl(vcpu_fd, req, x) < 0) {
-			ret = x ? err_set(-errno, "KVM_GET_XSAVE") : err_set(-ENOMEM, "XSAVE");
-			free(x);
-			goto out;
-		}
-		put(&b, R_XSAVE, x, (size_t)xsave_size);
-		free(x);
-	} else {
-		struct kvm_fpu fpu;
-
-		if (ioctl(vcpu_fd, KVM_GET_FPU, &fpu) < 0) {
-			ret = err_set(-errno, "KVM_GET_FPU");
-			goto out;
-		}
-		put(&b, R_FPU, &fpu, sizeof(fpu));
-	}
-	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0) {
-		if (ioctl(vcpu_fd, KVM_GET_XCRS, &xcrs) < 0) {
-			ret = err_set(-errno, "KVM_GET_XCRS");
-			goto out;
-		}
-		put(&b, R_XCRS, &xcrs, sizeof(xcrs));
-	}
-	if (ioctl(vcpu_fd, KVM_GET_DEBUGREGS, &dregs) < 0) {
-		ret = err_set(-errno, "KVM_GET_DEBUGREGS");
-		goto out;
-	}
-	put(&b, R_DEBUGREGS, &dregs, sizeof(dregs));
-	if (ioctl(vcpu_fd, KVM_GET_LAPIC, &lapic) < 0) {
-		ret = err_set(-errno, "KVM_GET_LAPIC");
-		goto out;
-	}
-	put(&b, R_LAPIC, &lapic, sizeof(lapic));
-	if (ioctl(vcpu_fd, KVM_GET_MP_STATE, &mp) < 0) {
-		ret = err_set(-errno, "KVM_GET_MP_STATE");
-		goto out;
-	}
-	put(&b, R_MP_STATE, &mp, sizeof(mp));
-	if (ioctl(vcpu_fd, KVM_GET_VCPU_EVENTS, &ev) < 0) {
-		ret = err_set(-errno, "KVM_GET_VCPU_EVENTS");
-		goto out;
-	}
-	put(&b, R_EVENTS, &ev, sizeof(ev));
-	ret = get_msr_list(kvm_fd, &list);
-	if (ret)
-		goto out;
-	msrs = calloc(list->nmsrs ? list->nmsrs : 1, sizeof(*msrs));
-	if (!msrs) {
-		ret = err_set(-ENOMEM, "MSRs");
-		goto out;
-	}
-	ret = read_msrs(vcpu_fd, list, msrs, &nmsrs);
-	if (ret)
-		goto out;
-	put(&b, R_MSRS, msrs, nmsrs * sizeof(*msrs));
-	khz = ioctl(vcpu_fd, KVM_GET_TSC_KHZ, 0);
-	if (khz <= 0) {
-		ret = err_set(khz < 0 ? -errno : -EINVAL, "KVM_GET_TSC_KHZ");
-		goto out;
-	}
-	put(&b, R_TSC_KHZ, &(uint32_t){ (uint32_t)khz }, sizeof(uint32_t));
-out:
-	free(cpuid);
-	free(list);
-	free(msrs);
 	return blob_end(&b, out, len, ret);
 }
 
@@ -525,7 +515,6 @@ int kvmstate_vcpu_restore(int vcpu_fd, const void *blob, size_t len, uint64_t ad
 
 int kvmstate_vm_save(int vm_fd, void **out, size_t *len)
 {
-	struct kvm_pit_state2 pit;
 	struct kvm_clock_data clock;
 	struct timespec ts;
 	struct blob b;
@@ -542,11 +531,9 @@ int kvmstate_vm_save(int vm_fd, void **out, size_t *len)
 		}
 		put(&b, R_PIC0 + chip, &ic, sizeof(ic));
 	}
-	if (ioctl(vm_fd, KVM_GET_PIT2, &pit) < 0) {
-		ret = err_set(-errno, "KVM_GET_PIT2");
+	ret = get_put(&b, vm_fd, KVM_GET_PIT2, R_PIT);
+	if (ret)
 		goto out;
-	}
-	put(&b, R_PIT, &pit, sizeof(pit));
 	memset(&clock, 0, sizeof(clock));
 	if (ioctl(vm_fd, KVM_GET_CLOCK, &clock) < 0) {
 		ret = err_set(-errno, "KVM_GET_CLOCK");
