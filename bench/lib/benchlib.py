@@ -54,11 +54,16 @@ def kvm_usable():
     except OSError:
         return False
     try:
-        return fcntl.ioctl(fd, KVM_GET_API_VERSION) == 12
+        if fcntl.ioctl(fd, KVM_GET_API_VERSION) != 12:
+            return False
     except OSError:
         return False
     finally:
         os.close(fd)
+    # kvm_pvm serves /dev/kvm without hardware virtualisation, for PVM guest
+    # kernels only: not a KVM that boots ordinary guests.
+    return (not os.path.exists("/sys/module/kvm_pvm")
+            or any(os.path.exists(f"/sys/module/{m}") for m in ("kvm_amd", "kvm_intel")))
 
 
 def cpu_model():

@@ -133,8 +133,10 @@ static void fork_usage(FILE *f)
 		"  --name NAME    the fork's name; with --count, NAME-1 ... NAME-K\n"
 		"  --foreground   run one fork in the foreground, console on the terminal\n"
 		"RUN OPTIONS: --net/--tap for the template's NICs (default: the template's\n"
-		"modes, with new TAPs and addresses), --overlay PATH (keep the writable disk's\n"
-		"layer), --cid, --log-level, --boot-timing, --ksm (see clone run --help).\n",
+		"modes, with new TAPs and addresses), --disk (more disks: the guest sees them\n"
+		"hotplugged, up to the slots its template's VM announced at boot, normally 8),\n"
+		"--overlay PATH (keep the writable disk's layer), --cid, --log-level,\n"
+		"--boot-timing, --ksm (see clone run --help).\n",
 		FORK_MAX_COUNT);
 }
 

@@ -152,7 +152,10 @@ json_t *template_meta_to_json(const struct template_meta *m)
 	    json_object_set_new(j, "agent", json_boolean(m->agent_expected)) ||
 	    json_object_set_new(j, "generation", json_integer((json_int_t)m->generation)) ||
 	    json_object_set_new(j, "memory", mem) || json_object_set_new(j, "disks", disks) ||
-	    json_object_set_new(j, "nics", nics) || json_object_set_new(j, "devices", devs))
+	    json_object_set_new(j, "nics", nics) || json_object_set_new(j, "devices", devs) ||
+	    json_object_set_new(j, "hotplug",
+				json_pack("{s:i, s:i}", "first", (int)m->hotplug_first, "slots",
+					  (int)m->hotplug_slots)))
 		goto fail_set;
 	return j;
 fail:
@@ -321,6 +324,19 @@ int template_meta_from_json(json_t *j, struct template_meta *m)
 		m->devices[i] = (uint32_t)json_integer_value(v);
 	}
 	m->nr_devices = (unsigned)json_array_size(devs);
+	/* Hotplug slots: from device hotplug_first on, hotplug_slots of them (absent: none). */
+	m->hotplug_first = m->nr_devices;
+	if (json_object_get(j, "hotplug")) {
+		uint64_t first, slots;
+
+		if (get_u64(json_object_get(j, "hotplug"), "first", &first) ||
+		    get_u64(json_object_get(j, "hotplug"), "slots", &slots) ||
+		    first > m->nr_devices || slots > TEMPLATE_MAX_DEVICES ||
+		    first + slots > TEMPLATE_MAX_DEVICES || m->nr_devices > first + slots)
+			goto bad;
+		m->hotplug_first = (unsigned)first;
+		m->hotplug_slots = (unsigned)slots;
+	}
 	return 0;
 bad:
 	return err_setx(-EINVAL, "the template's metadata is malformed");
@@ -421,12 +437,18 @@ int template_apply(const struct template_meta *m, struct vm_config *cfg, bool ke
 	const char *what = keep_identity ? "a restored VM" : "a fork";
 	int ret;
 
-	if (cfg->rootfs || cfg->nr_disks || cfg->kernel || cfg->initrd || cfg->cmdline ||
-	    cfg->append)
+	if (cfg->rootfs || cfg->kernel || cfg->initrd || cfg->cmdline || cfg->append)
 		return err_setx(-EINVAL,
-				"%s has the template's kernel and disks: --rootfs, --disk, "
-				"--kernel, --initrd, --cmdline and --append do not apply",
+				"%s has the template's kernel and root: --rootfs, --kernel, "
+				"--initrd, --cmdline and --append do not apply (--disk adds disks)",
 				what);
+	/* Added disks go into the hotplug slots the guest's ACPI tables announced. */
+	if (cfg->nr_disks > m->hotplug_first + m->hotplug_slots - m->nr_devices)
+		return err_setx(-EINVAL,
+				"template %s has room for %u more disk(s), not %u: its VM "
+				"announced %u hotplug slot(s) when it booted, %u in use",
+				m->name, m->hotplug_first + m->hotplug_slots - m->nr_devices,
+				cfg->nr_disks, m->hotplug_slots, m->nr_devices - m->hotplug_first);
 	if (cfg->mem_mb != CONFIG_DEFAULT_MEM_MB && cfg->mem_mb << 20 != m->mem_bytes)
 		return err_setx(-EINVAL,
 				"template %s has %llu MiB of memory: --mem-mb cannot change it",

@@ -70,6 +70,12 @@ struct template_meta {
 	unsigned nr_nics;
 	uint32_t devices[TEMPLATE_MAX_DEVICES]; /* virtio device ID per slot */
 	unsigned nr_devices;
+	/*
+	 * The guest's ACPI tables announce slots hotplug_first .. +hotplug_slots
+	 * as hotplug slots (devices there are disks added after boot: a fork's
+	 * --disk); a fork can add disks while slots are free.
+	 */
+	unsigned hotplug_first, hotplug_slots;
 };
 
 /* The templates directory (created 0700 when create is true).  0 or -errno with the message set. */
@@ -103,9 +109,10 @@ int template_remove(const char *name);
  * derived from its own name), disks (the template's), device flags.
  * Options the user gave in cfg win where they make sense (--net/--tap
  * backends for the template's NICs, --cid, --name); contradictions are
- * refused with a clear message: another number of NICs or any --disk or
- * --rootfs ("a fork has the template's devices: ..."), --mem-mb/--vcpus
- * that differ.  0 or -EINVAL with the message set.
+ * refused with a clear message: another number of NICs, --rootfs or a
+ * kernel, more --disk than the template has free hotplug slots,
+ * --mem-mb/--vcpus that differ.  cfg's --disk entries stay: they are
+ * added after the template's devices.  0 or -EINVAL with the message set.
  */
 int template_apply(const struct template_meta *m, struct vm_config *cfg, bool keep_identity);
 

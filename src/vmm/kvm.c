@@ -69,6 +69,19 @@ int kvm_host_open(struct kvm_host *kvm, const char *path)
 					path);
 		return err_set(ret, "open %s", path);
 	}
+	/*
+	 * PVM (kvm_pvm) serves /dev/kvm without hardware virtualisation but
+	 * runs only kernels built as PVM guests: an ordinary guest would sit
+	 * there without a single exit.  Say so instead.
+	 */
+	if (access("/sys/module/kvm_pvm", F_OK) == 0 && access("/sys/module/kvm_amd", F_OK) &&
+	    access("/sys/module/kvm_intel", F_OK)) {
+		ret = err_setx(-ENOTSUP,
+			       "%s is served by kvm_pvm (no hardware virtualisation), which runs "
+			       "only PVM guest kernels; Clone needs kvm_intel or kvm_amd",
+			       path);
+		goto fail;
+	}
 	v = ioctl(kvm->fd, KVM_GET_API_VERSION, 0);
 	if (v != KVM_API_VERSION) {
 		ret = err_setx(-ENOTSUP, "%s: KVM API version %d, Clone needs %d", path, v,

@@ -72,7 +72,12 @@ int snapshot_write_identity(struct vm *vm, const char *template_name)
 {
 	struct identity_page p;
 	uint8_t genid[16];
+	uint32_t present = 0;
 
+	/* The hotplug slots in use: the guest's _STA reads this word (acpi.h). */
+	for (unsigned slot = vm->hotplug_first; slot < vm->vdevs.nr; slot++)
+		present |= 1u << ((slot - vm->hotplug_first) & 31);
+	present = htole32(present);
 	memset(&p, 0, sizeof(p));
 	memcpy(p.magic, IDENTITY_MAGIC, sizeof(p.magic));
 	p.version = htole32(IDENTITY_VERSION);
@@ -88,7 +93,8 @@ int snapshot_write_identity(struct vm *vm, const char *template_name)
 	    getrandom(genid, sizeof(genid), 0) != (ssize_t)sizeof(genid))
 		return err_set(-errno, "getrandom");
 	if (gm_write(&vm->mem, LAYOUT_IDENTITY, &p, sizeof(p)) ||
-	    gm_write(&vm->mem, LAYOUT_VMGENID, genid, sizeof(genid)))
+	    gm_write(&vm->mem, LAYOUT_VMGENID, genid, sizeof(genid)) ||
+	    gm_write(&vm->mem, LAYOUT_HOTPLUG, &present, sizeof(present)))
 		return err_setx(-EFAULT, "the identity page is not in guest RAM");
 	return 0;
 }
@@ -415,6 +421,8 @@ static int save_machine(struct vm *vm, struct snap_writer *w, struct template_me
 	snapw_add(w, SNAP_SEC_BOOT_TIMER, 0, &bs, sizeof(bs));
 
 	m->nr_devices = 0;
+	m->hotplug_first = vm->hotplug_first;
+	m->hotplug_slots = vm->hotplug_slots;
 	for (unsigned slot = 0; slot < vm->vdevs.nr; slot++) {
 		struct virtio_dev *vd = vm->vdevs.devs[slot].vd;
 		struct dev_ref d = find_dev(vm, vd);
@@ -844,10 +852,11 @@ static int restore_devices(struct vm *vm, const struct template_meta *m,
 	struct boot_timer_state bs;
 	int ret;
 
-	if (m->nr_devices != vm->vdevs.nr)
+	/* The template's devices come first; disks added after them are new to the guest. */
+	if (m->nr_devices > vm->vdevs.nr)
 		return err_setx(-EINVAL, "the template has %u virtio devices, this VM %u",
 				m->nr_devices, vm->vdevs.nr);
-	for (unsigned slot = 0; slot < vm->vdevs.nr; slot++) {
+	for (unsigned slot = 0; slot < m->nr_devices; slot++) {
 		struct virtio_dev *vd = vm->vdevs.devs[slot].vd;
 		struct dev_ref d = find_dev(vm, vd);
 		struct virtio_mmio_state ts;

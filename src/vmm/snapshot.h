@@ -58,7 +58,10 @@ int snapshot_map_memory(struct vm *vm, const struct template_meta *m, const stru
  */
 int snapshot_restore(struct vm *vm, const struct template_meta *m, const struct snap_reader *r);
 
-/* Write the identity page and a new VMGenID for vm (boot and restore). 0 or -errno. */
+/*
+ * Write the identity page, a new VMGenID and the hotplug slots' present mask
+ * for vm (boot and restore).  0 or -errno.
+ */
 int snapshot_write_identity(struct vm *vm, const char *template_name);
 
 /* Drop what incremental snapshots remember (vm_destroy). */

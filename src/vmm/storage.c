@@ -23,6 +23,7 @@
 #include "lib/util.h"
 #include "snapshot/template.h"
 #include "storage.h"
+#include "virtio/virtio.h"
 
 #define COPY_CHUNK (1u << 20)
 #define ZERO_GRAIN (64u << 10) /* the qcow2 cluster size Clone creates */
@@ -298,6 +299,46 @@ static int open_template_disks(const struct vm_config *cfg, struct storage *s)
 			return ret;
 		add_disk(s, d, false, td->serial);
 	}
+	/* The disks the template's VM booted with; the others were hot-added. */
+	for (unsigned i = 0; i < m->hotplug_first && i < m->nr_devices; i++)
+		s->nr_boot += m->devices[i] == VIRTIO_ID_BLOCK;
+	return 0;
+}
+
+static bool serial_used(const struct storage *s, const char *serial)
+{
+	for (unsigned i = 0; i < s->nr; i++)
+		if (!strcmp(s->disks[i].serial, serial))
+			return true;
+	return false;
+}
+
+/* cfg's --disk list, after the disks s has (unnamed ones: the first free diskN). */
+static int open_disks(const struct vm_config *cfg, struct storage *s)
+{
+	unsigned next = 0;
+	struct disk *d;
+	int ret;
+
+	for (unsigned i = 0; i < cfg->nr_disks; i++) {
+		const struct disk_config *dc = &cfg->disks[i];
+		char serial[CONFIG_DISK_SERIAL_MAX + 1];
+
+		if (dc->serial) {
+			snprintf(serial, sizeof(serial), "%s", dc->serial);
+		} else {
+			do
+				snprintf(serial, sizeof(serial), "disk%u", next++);
+			while (serial_used(s, serial));
+		}
+		if (s->nr == STORAGE_MAX_DISKS)
+			return err_setx(-EINVAL, "too many disks (at most %u)", STORAGE_MAX_DISKS);
+		ret = disk_open(dc->path, to_disk_format(dc->format), dc->ro ? DISK_RDONLY : 0, &d);
+		if (ret)
+			return ret;
+		add_disk(s, d, dc->ro, serial);
+		s->disks[s->nr - 1].rl = dc->rl;
+	}
 	return 0;
 }
 
@@ -310,6 +351,8 @@ int storage_open(const struct vm_config *cfg, struct storage *s)
 	if (cfg->tmpl) {
 		s->root = INITRAMFS_ROOT_RAM;
 		ret = open_template_disks(cfg, s);
+		if (!ret)
+			ret = open_disks(cfg, s);
 		if (ret)
 			storage_close(s);
 		return ret;
@@ -331,20 +374,10 @@ int storage_open(const struct vm_config *cfg, struct storage *s)
 				goto fail;
 		}
 	}
-	for (unsigned i = 0; i < cfg->nr_disks; i++) {
-		const struct disk_config *dc = &cfg->disks[i];
-		char serial[CONFIG_DISK_SERIAL_MAX + 1];
-
-		ret = disk_open(dc->path, to_disk_format(dc->format), dc->ro ? DISK_RDONLY : 0, &d);
-		if (ret)
-			goto fail;
-		if (dc->serial)
-			snprintf(serial, sizeof(serial), "%s", dc->serial);
-		else
-			snprintf(serial, sizeof(serial), "disk%u", i);
-		add_disk(s, d, dc->ro, serial);
-		s->disks[s->nr - 1].rl = dc->rl;
-	}
+	ret = open_disks(cfg, s);
+	if (ret)
+		goto fail;
+	s->nr_boot = s->nr;
 	return 0;
 fail:
 	storage_close(s);

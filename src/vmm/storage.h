@@ -31,6 +31,7 @@ struct storage_disk {
 struct storage {
 	struct storage_disk disks[STORAGE_MAX_DISKS]; /* attach order: root, upper, --disk... */
 	unsigned nr;
+	unsigned nr_boot; /* disks[0 .. nr_boot) are there at boot, the others hot-added */
 	enum initramfs_root root;
 	enum initramfs_upper upper;
 };

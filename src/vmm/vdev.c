@@ -114,15 +114,25 @@ int vdev_add(struct vm *vm, struct vdev_table *t, struct virtio_dev *vd)
 	return bus_add(&vm->mmio, v->base, VIRTIO_MMIO_SIZE, &virtio_mmio_ops, vd, vd->ops->name);
 }
 
-unsigned vdev_acpi(const struct vdev_table *t, struct acpi_mmio_dev *out, unsigned max)
+unsigned vdev_acpi(const struct vdev_table *t, unsigned spare, struct acpi_mmio_dev *out,
+		   unsigned max)
 {
 	unsigned n = 0;
 
-	for (; n < t->nr && n < max; n++)
-		out[n] = (struct acpi_mmio_dev){ .base = t->devs[n].base,
+	/* Spare slots get the windows and GSIs vdev_add() would give them. */
+	for (; n < t->nr + spare && n < VDEV_MAX && n < max; n++)
+		out[n] = (struct acpi_mmio_dev){ .base = LAYOUT_VIRTIO_MMIO_BASE +
+							 (uint64_t)n * VDEV_WINDOW,
 						 .size = VDEV_WINDOW,
-						 .gsi = t->devs[n].gsi };
+						 .gsi = vdev_gsis[n] };
 	return n;
+}
+
+unsigned vdev_spare_slots(const struct vdev_table *t)
+{
+	unsigned free = VDEV_MAX - t->nr;
+
+	return free < VDEV_HOTPLUG_SLOTS ? free : VDEV_HOTPLUG_SLOTS;
 }
 
 void vdev_destroy_all(struct vdev_table *t)

@@ -13,7 +13,8 @@
 #include "arch/x86/acpi.h"
 #include "virtio/virtio.h"
 
-#define VDEV_MAX 15 /* GSIs free for virtio: 16-23, then ISA 5 6 7 10 11 14 15 */
+#define VDEV_MAX 15	     /* GSIs free for virtio: 16-23, then ISA 5 6 7 10 11 14 15 */
+#define VDEV_HOTPLUG_SLOTS 8 /* spare slots a booted VM announces for devices added later */
 
 struct vm;
 
@@ -39,8 +40,14 @@ struct vdev_table {
 
 /* Place vd on vm (slot = the next free one).  0 or -errno with the message set. */
 int vdev_add(struct vm *vm, struct vdev_table *t, struct virtio_dev *vd);
-/* The DSDT entries for every placed device; returns how many (≤ max). */
-unsigned vdev_acpi(const struct vdev_table *t, struct acpi_mmio_dev *out, unsigned max);
+/*
+ * The DSDT entries for every placed device and then for spare slots more
+ * (hotplug: the next vdev_add()s land there); returns how many (≤ max).
+ */
+unsigned vdev_acpi(const struct vdev_table *t, unsigned spare, struct acpi_mmio_dev *out,
+		   unsigned max);
+/* How many hotplug slots a VM booting with t's devices gets (≤ VDEV_HOTPLUG_SLOTS). */
+unsigned vdev_spare_slots(const struct vdev_table *t);
 /* Unregister and close the eventfds (the devices themselves are their owners'). */
 void vdev_destroy_all(struct vdev_table *t);
 

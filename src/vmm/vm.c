@@ -287,7 +287,8 @@ static int build_initramfs(struct vm *vm, struct boot_files *f)
 	struct initramfs_spec spec = {
 		.root = vm->storage.root,
 		.upper = vm->storage.upper,
-		.virtio_blk = vm->storage.nr > 0,
+		/* Always: a fork of this VM may get disks (hotplug slots) later. */
+		.virtio_blk = true,
 		.agent = !vm->cfg->no_agent && !vm->cfg->no_vsock,
 		.acpid = true,
 		.virtio_net = vm->cfg->nr_nics > 0,
@@ -326,6 +327,8 @@ static int read_inputs(struct vm *vm, struct boot_files *f, struct snap_reader *
 		if (!ret)
 			ret = storage_open(vm->cfg, &vm->storage);
 		vm->agent_expected = !ret && vm->cfg->tmpl->agent_expected;
+		vm->hotplug_first = vm->cfg->tmpl->hotplug_first;
+		vm->hotplug_slots = vm->cfg->tmpl->hotplug_slots;
 		return ret;
 	}
 	ret = read_kernel(vm->cfg, &f->kernel, &f->kernel_len);
@@ -350,12 +353,15 @@ static void free_inputs(struct boot_files *f)
 static int load_guest(struct vm *vm, const struct boot_files *f)
 {
 	struct acpi_mmio_dev mmio[VDEV_MAX];
+	unsigned nr_acpi = vdev_acpi(&vm->vdevs, vdev_spare_slots(&vm->vdevs), mmio, VDEV_MAX);
 	struct acpi_config acfg = {
 		.nr_cpus = vm->nr_vcpus,
 		.mmio = mmio,
-		.nr_mmio = vdev_acpi(&vm->vdevs, mmio, VDEV_MAX),
+		.nr_mmio = vm->vdevs.nr,
 		.vmgenid_gpa = LAYOUT_VMGENID,
 		.ged_gsi = IRQ_GED,
+		.nr_hotplug = nr_acpi - vm->vdevs.nr,
+		.hotplug_gpa = LAYOUT_HOTPLUG,
 	};
 	struct e820_entry e820[E820_MAX];
 	struct boot_setup setup = { 0 };
@@ -364,6 +370,8 @@ static int load_guest(struct vm *vm, const struct boot_files *f)
 	char *cmdline;
 	int ret;
 
+	vm->hotplug_first = vm->vdevs.nr;
+	vm->hotplug_slots = acfg.nr_hotplug;
 	ret = acpi_build(&vm->mem, &acfg, &setup.rsdp);
 	if (!ret)
 		ret = snapshot_write_identity(vm, NULL);
@@ -494,10 +502,34 @@ static int setup_vsock(struct vm *vm)
 	return vdev_add(vm, &vm->vdevs, vsock_virtio(vm->vsock));
 }
 
+/* virtio-blk for the storage's disk i, in the next virtio slot. */
+static int add_blk(struct vm *vm, unsigned i)
+{
+	struct storage *st = &vm->storage;
+	struct blk_config bc = {
+		.disk = st->disks[i].disk,
+		.ro = st->disks[i].ro,
+		.serial = st->disks[i].serial,
+		.rl = st->disks[i].rl,
+	};
+	struct vm_disk_ref *ref = &vm->disk_refs[vm->nr_blks];
+	int ret;
+
+	ref->disk = st->disks[i].disk;
+	ref->ro = st->disks[i].ro;
+	ref->has_backing = disk_has_backing(ref->disk);
+	snprintf(ref->serial, sizeof(ref->serial), "%s", st->disks[i].serial);
+	st->disks[i].disk = NULL; /* blk_create owns it now, even on failure */
+	ret = blk_create(&bc, &vm->mem, vm->aio, &vm->loop, &vm->blks[vm->nr_blks]);
+	if (ret)
+		return ret;
+	return vdev_add(vm, &vm->vdevs, blk_virtio(vm->blks[vm->nr_blks++]));
+}
+
 /*
  * The NICs (the guest's eth0, eth1, ...), virtio-blk for every disk in
  * attach order (vda, vdb, ...), then vsock (whose agent gets the NICs'
- * addresses).
+ * addresses); last the disks a VM from a template adds (hotplug slots).
  */
 static int setup_virtio(struct vm *vm)
 {
@@ -508,34 +540,22 @@ static int setup_virtio(struct vm *vm)
 	ret = network_setup(vm, &vm->net);
 	if (ret)
 		return ret;
-	if (!st->nr)
-		return setup_vsock(vm);
-	ret = aio_pool_create(AIO_DEFAULT_THREADS, &vm->aio);
-	if (ret)
-		return ret;
-	for (unsigned i = 0; i < st->nr; i++) {
-		struct blk_config bc = {
-			.disk = st->disks[i].disk,
-			.ro = st->disks[i].ro,
-			.serial = st->disks[i].serial,
-			.rl = st->disks[i].rl,
-		};
-
-		struct vm_disk_ref *ref = &vm->disk_refs[vm->nr_blks];
-
-		ref->disk = st->disks[i].disk;
-		ref->ro = st->disks[i].ro;
-		ref->has_backing = disk_has_backing(ref->disk);
-		snprintf(ref->serial, sizeof(ref->serial), "%s", st->disks[i].serial);
-		st->disks[i].disk = NULL; /* blk_create owns it now, even on failure */
-		ret = blk_create(&bc, &vm->mem, vm->aio, &vm->loop, &vm->blks[vm->nr_blks]);
-		if (ret)
-			return ret;
-		ret = vdev_add(vm, &vm->vdevs, blk_virtio(vm->blks[vm->nr_blks++]));
+	if (st->nr) {
+		ret = aio_pool_create(AIO_DEFAULT_THREADS, &vm->aio);
 		if (ret)
 			return ret;
 	}
-	return setup_vsock(vm);
+	for (unsigned i = 0; i < st->nr_boot && !ret; i++)
+		ret = add_blk(vm, i);
+	if (!ret)
+		ret = setup_vsock(vm);
+	for (unsigned i = st->nr_boot; i < st->nr && !ret; i++) {
+		if (vm->vdevs.nr >= vm->hotplug_first + vm->hotplug_slots)
+			return err_setx(-ENOSPC, "no free hotplug slot for disk %s",
+					st->disks[i].serial);
+		ret = add_blk(vm, i);
+	}
+	return ret;
 }
 
 static int setup_signals(struct vm *vm)

@@ -89,6 +89,8 @@ struct vm {
 	struct blk *blks[STORAGE_MAX_DISKS];
 	struct vm_disk_ref disk_refs[STORAGE_MAX_DISKS]; /* blks[i]'s disk */
 	unsigned nr_blks;
+	/* Virtio slots from hotplug_first on are ACPI hotplug slots (hotplug_slots of them). */
+	unsigned hotplug_first, hotplug_slots;
 	struct vdev_table vdevs;    /* virtio-mmio placement: windows, GSIs, eventfds */
 	struct vm_network net;	    /* NICs: virtio-net devices, their TAPs, pasta */
 	struct vsock *vsock;	    /* virtio-vsock on vhost-vsock, or NULL */

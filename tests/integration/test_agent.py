@@ -311,9 +311,10 @@ def test_kill(host):
 
 def test_pause_freezes_the_guest(host):
     host.start("pz")
-    host.sh("pz", "setsid sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/n; "
+    host.sh("pz", "setsid sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/n.new; mv /tmp/n.new /tmp/n; "
                   "echo tick-$i >/dev/console; usleep 100000; done' </dev/null >/dev/null 2>&1 &")
-    before = int(host.sh("pz", "cat /tmp/n"))
+    # The loop starts in the background; wait for its first write.
+    before = int(host.sh("pz", "while [ ! -s /tmp/n ]; do usleep 10000; done; cat /tmp/n"))
     assert host("pause", "pz").returncode == 0
     assert host.listing()["pz"]["state"] == "Paused"
     log = host.rundir / "pz.log"

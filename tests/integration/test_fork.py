@@ -12,6 +12,7 @@ step waits on the agent (clone exec waits for its HELLO) or on a condition.
 import hashlib
 import json
 import re
+import subprocess
 import time
 
 import pytest
@@ -276,3 +277,67 @@ def test_fork_of_a_rootfs_template_writes_its_own_disk_layer(fhost, rootfs_base)
     assert h.sh("rf-2", drop) == "from-template\n"
     assert h.sh("rtpl", drop) == "later\n"
     assert sha256(frozen) == digest
+
+
+# The guest's view of its virtio disks: "serial:name" per disk, sorted.
+DISKS = ("for d in /sys/block/vd*; do [ ! -e $d ] || echo $(cat $d/serial):${d##*/}; done | sort")
+
+
+def wait_disks(host, name, count):
+    """Wait (in the guest) until it has count virtio disks; return serial -> /dev node."""
+    out = host.sh(name, f"while [ $(ls -d /sys/block/vd* 2>/dev/null | wc -l) -lt {count} ]; "
+                        f"do usleep 10000; done; {DISKS}")
+    return {s: "/dev/" + n for s, n in (line.split(":") for line in out.split())}
+
+
+def test_fork_adds_disks_through_acpi_hotplug(fhost, tmp_path):
+    h = fhost
+    h.start("htpl", "--mem-mb", str(MEM_MB))
+    assert h.sh("htpl", DISKS) == ""
+    # The spare slots are announced but absent: no platform device for them yet.
+    assert "ACPI0004:00" in h.sh("htpl", "ls /sys/bus/acpi/devices")
+    static = h.sh("htpl", "ls /sys/bus/platform/devices | grep -c LNRO0005").strip()
+    snapshot(h, "htpl", "hp")
+
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "hello.txt").write_text("hello from the host\n")
+    data = tmp_path / "data.img"
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-d", str(files), str(data), "16M"], check=True)
+    raw = tmp_path / "raw.img"
+    raw.write_bytes(b"raw-disk-contents\n".ljust(1 << 20, b"\0"))
+
+    (name,) = fork(h, "hp", "--name", "hf", "--disk", str(data),
+                   "--disk", f"{raw},ro,serial=extra")
+    disks = wait_disks(h, name, 2)
+    assert sorted(disks) == ["disk0", "extra"], disks
+    assert h.sh(name, f"head -c 18 {disks['extra']}") == "raw-disk-contents\n"
+    assert h.exec(name, "dd", "if=/dev/zero", f"of={disks['extra']}", "count=1").returncode != 0
+    h.sh(name, f"mkdir -p /mnt && mount {disks['disk0']} /mnt && cat /mnt/hello.txt && "
+               "echo from-the-fork > /mnt/new.txt && sync")
+    # Two more platform devices than the template's, in the hotplug slots.
+    assert int(h.sh(name, "ls /sys/bus/platform/devices | grep -c LNRO0005")) == int(static) + 2
+    # Neither the template VM nor a fork without --disk sees them.
+    (plain,) = fork(h, "hp", "--name", "plain")
+    assert h.sh(plain, "cat /proc/uptime >/dev/null; " + DISKS) == ""
+    assert h.sh("htpl", DISKS) == ""
+
+    # A fork's template keeps the added disks; its own forks can add more.
+    snapshot(h, name, "hp2")
+    (second,) = fork(h, "hp2", "--name", "hf2", "--disk", f"{raw},ro,serial=third")
+    disks2 = wait_disks(h, second, 3)
+    assert sorted(disks2) == ["disk0", "extra", "third"], disks2
+    assert h.sh(second, "cat /mnt/new.txt") == "from-the-fork\n"
+    assert h.sh(second, f"head -c 18 {disks2['third']}") == "raw-disk-contents\n"
+    # hp2 uses 2 of its 8 slots: 7 more disks do not fit.
+    p = h("fork", "--template", "hp2", *[a for i in range(7)
+                                          for a in ("--disk", f"{raw},ro,serial=x{i}")])
+    assert p.returncode == 2 and "room for 6 more disk(s), not 7" in p.stderr.decode(), p
+
+    # The first fork's writes reached its disk file.
+    h.sh(name, "umount /mnt")
+    vmm = h.entry(name)["pid"]
+    h("kill", name)
+    assert wait_gone(vmm)
+    out = subprocess.run(["debugfs", "-R", "cat /new.txt", str(data)], capture_output=True)
+    assert out.stdout == b"from-the-fork\n", out

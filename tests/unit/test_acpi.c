@@ -85,14 +85,18 @@ static const struct acpi_header *table_at(uint64_t gpa, const char *sig)
 /* Build and follow every pointer from the RSDP, checking checksums on the way. */
 /* VMGenID address for the next build() (0: none), with its GED on GSI 3. */
 static uint64_t build_vmgenid;
+/* Hotplug slots for the next build() (after its nr_mmio devices), their word at 0x9d800. */
+static unsigned build_hotplug;
 
 static void build(struct tables *t, unsigned cpus, unsigned nr_mmio)
 {
 	struct acpi_config cfg = { .nr_cpus = cpus,
-				   .mmio = make_mmio(nr_mmio),
+				   .mmio = make_mmio(nr_mmio + build_hotplug),
 				   .nr_mmio = nr_mmio,
 				   .vmgenid_gpa = build_vmgenid,
-				   .ged_gsi = 3 };
+				   .ged_gsi = 3,
+				   .nr_hotplug = build_hotplug,
+				   .hotplug_gpa = build_hotplug ? 0x9d800 : 0 };
 	size_t rsdp_off = 1;
 	int n;
 	const uint8_t *x;
@@ -737,4 +741,51 @@ Test(acpi, vmgenid_and_ged, .init = make_tmpdir, .fini = remove_tmpdir)
 	build(&t, 1, 2);
 	cr_assert_null(memmem(t.dsdt, t.dsdt->length, "VGEN", 4));
 	cr_assert_null(memmem(t.dsdt, t.dsdt->length, "GED0", 4));
+}
+
+Test(acpi, hotplug_slots, .init = make_tmpdir, .fini = remove_tmpdir)
+{
+	struct tables t;
+	const char *dsl;
+	char cmd[256];
+
+	build_vmgenid = 0x9d000;
+	build_hotplug = 3;
+	build(&t, 1, 2);
+	build_vmgenid = 0;
+	build_hotplug = 0;
+	dsl = disassemble("dsdt", t.dsdt, t.dsdt->length, true);
+	/* Two fixed devices outside the container, three slots inside it. */
+	cr_assert(strstr(dsl, "Device (VR01)"), "%s", dsl);
+	cr_assert(strstr(dsl, "Device (HPC0)"), "%s", dsl);
+	cr_assert(strstr(dsl, "\"ACPI0004\""), "%s", dsl);
+	cr_assert(strstr(dsl, "OperationRegion (HPRG, SystemMemory, 0x0009D800, 0x04)"), "%s", dsl);
+	cr_assert(strstr(dsl, "Field (HPRG, DWordAcc, NoLock, Preserve)"), "%s", dsl);
+	cr_assert(strstr(dsl, "Device (VR04)"), "%s", dsl);
+	cr_assert_null(strstr(dsl, "Device (VR05)"), "%s", dsl);
+	cr_assert(strstr(dsl, "If ((HPST & 0x04))"), "%s", dsl);
+	cr_assert(strstr(dsl, "Notify (\\_SB.HPC0, Zero) // Bus Check"), "%s", dsl);
+	disassemble("facp", t.fadt, t.fadt->h.length, true);
+	disassemble("apic", t.madt, t.madt->h.length, true);
+	/* acpiexec's memory regions start zeroed: no slot is present. */
+	snprintf(cmd, sizeof(cmd),
+		 "acpiexec -b 'evaluate \\_SB.HPC0.VR02._STA; evaluate \\_SB.HPC0.VR04._STA; "
+		 "resources \\_SB.HPC0.VR03; evaluate \\_SB.GED0._EVT 3' "
+		 "dsdt.dat facp.dat apic.dat");
+	cr_assert_eq(tool(cmd, log_buf, sizeof(log_buf)), 0, "%s:\n%s", cmd, log_buf);
+	assert_clean("acpiexec", log_buf);
+	cr_assert(strstr(log_buf, "[Integer] = 0000000000000000"), "%s", log_buf);
+	cr_assert(strstr(log_buf, "Dword00 : 00000008"), "%s", log_buf); /* VR03's GSI: 5 + 3 */
+	/* Slots need the GED to be announced. */
+	{
+		struct acpi_config cfg = {
+			.nr_cpus = 1, .mmio = make_mmio(2), .nr_hotplug = 2, .hotplug_gpa = 0x9d800
+		};
+		size_t off;
+
+		cr_assert_eq(acpi_build_tables(area, sizeof(area), BASE, &cfg, &off), -EINVAL);
+		cfg.vmgenid_gpa = 0x9d000;
+		cfg.nr_hotplug = ACPI_MAX_HOTPLUG + 1;
+		cr_assert_eq(acpi_build_tables(area, sizeof(area), BASE, &cfg, &off), -EINVAL);
+	}
 }

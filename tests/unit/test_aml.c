@@ -393,3 +393,38 @@ Test(aml, unbalanced)
 	aml_package_begin(&a, 256);
 	cr_assert_eq(aml_finish(&a), -ERANGE);
 }
+
+Test(aml, hotplug_status_objects)
+{
+	struct aml a;
+
+	/*
+	 * OperationRegion (HPRG, SystemMemory, 0x9D800, 4)
+	 * Field (HPRG, DWordAcc, NoLock, Preserve) { HPST, 32 }
+	 * Method (_STA) { If (And (HPST, 2)) { Return (0x0F) } Return (Zero) }
+	 */
+	aml_init(&a, out, sizeof(out));
+	aml_opregion(&a, "HPRG", AML_SPACE_SYSTEM_MEMORY, 0x9d800, 4);
+	aml_field_begin(&a, "HPRG", AML_FIELD_DWORD_ACC);
+	aml_field_unit(&a, "HPST", 32);
+	aml_end(&a);
+	aml_method_begin(&a, "_STA", 0, false);
+	aml_if_and_begin(&a, "HPST", 2);
+	aml_return_integer(&a, 0x0f);
+	aml_end(&a);
+	aml_return_integer(&a, 0);
+	aml_end(&a);
+	EXPECT(&a, 0x5b, 0x80, 'H', 'P', 'R', 'G', 0x00, 0x0c, 0x00, 0xd8, 0x09, 0x00, 0x0a, 0x04,
+	       0x5b, 0x81, 0x0b, 'H', 'P', 'R', 'G', 0x03, 'H', 'P', 'S', 'T', 0x20, 0x14, 0x15, '_',
+	       'S', 'T', 'A', 0x00, 0xa0, 0x0c, 0x7b, 'H', 'P', 'S', 'T', 0x0a, 0x02, 0x00, 0xa4,
+	       0x0a, 0x0f, 0xa4, 0x00);
+	cr_assert_eq(aml_finish(&a), (int)a.len);
+
+	/* A field unit's name is one NameSeg, its width 1 bit or more. */
+	aml_init(&a, out, sizeof(out));
+	aml_field_unit(&a, "HP.ST", 32);
+	cr_assert_eq(aml_finish(&a), -EINVAL);
+	aml_init(&a, out, sizeof(out));
+	aml_field_unit(&a, "HPST", 0);
+	cr_assert_eq(aml_finish(&a), -ERANGE);
+}

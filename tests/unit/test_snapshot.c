@@ -357,6 +357,8 @@ static void meta_sample(struct template_meta *m)
 	m->devices[0] = 1;
 	m->devices[1] = 2;
 	m->devices[2] = 19;
+	m->hotplug_first = 3;
+	m->hotplug_slots = 2;
 }
 
 Test(template, meta_round_trip)
@@ -374,6 +376,27 @@ Test(template, meta_round_trip)
 	cr_assert_str_eq(back.disks[1].frozen, "disk-1.0.qcow2");
 	cr_assert_eq(memcmp(back.nics[0].mac, m.nics[0].mac, 6), 0);
 	cr_assert_eq(back.devices[2], 19);
+	cr_assert_eq(back.hotplug_first, 3);
+	cr_assert_eq(back.hotplug_slots, 2);
+	json_decref(j);
+	/* Hotplug slots that do not hold the devices past hotplug_first are refused. */
+	m.hotplug_slots = 0;
+	m.hotplug_first = 2;
+	j = template_meta_to_json(&m);
+	cr_assert_eq(template_meta_from_json(j, &back), -EINVAL);
+	json_decref(j);
+	m.hotplug_first = 4;
+	m.hotplug_slots = 1;
+	j = template_meta_to_json(&m);
+	cr_assert_eq(template_meta_from_json(j, &back), -EINVAL);
+	json_decref(j);
+	/* Without the field (older metadata): no slots. */
+	meta_sample(&m);
+	j = template_meta_to_json(&m);
+	json_object_del(j, "hotplug");
+	cr_assert_eq(template_meta_from_json(j, &back), 0, "%s", err_msg());
+	cr_assert_eq(back.hotplug_first, 3);
+	cr_assert_eq(back.hotplug_slots, 0);
 	json_decref(j);
 }
 
@@ -425,10 +448,15 @@ Test(template, apply_refuses_other_devices)
 
 	meta_sample(&m);
 	config_init(&cfg);
-	cfg.nr_disks = 1;
+	/* Two hotplug slots are free: three added disks do not fit. */
+	cfg.nr_disks = 3;
 	cr_assert_eq(template_apply(&m, &cfg, false), -EINVAL);
-	cr_assert(strstr(err_msg(), "--disk"), "%s", err_msg());
+	cr_assert(strstr(err_msg(), "room for 2 more disk(s), not 3"), "%s", err_msg());
 	cfg.nr_disks = 0;
+	cfg.rootfs = "/img/other.img";
+	cr_assert_eq(template_apply(&m, &cfg, false), -EINVAL);
+	cr_assert(strstr(err_msg(), "--rootfs"), "%s", err_msg());
+	cfg.rootfs = NULL;
 	cfg.vcpus = 4;
 	cr_assert_eq(template_apply(&m, &cfg, false), -EINVAL);
 	cfg.vcpus = CONFIG_DEFAULT_VCPUS;
@@ -443,6 +471,12 @@ Test(template, apply_refuses_other_devices)
 	cr_assert(cfg.nics[0].has_mac); /* a restore keeps the template's */
 	cr_assert_str_eq(cfg.name, "vm1");
 	cr_assert_eq(cfg.preferred_cid, 1234);
+	config_free(&cfg);
+	config_init(&cfg);
+	cfg.nr_disks = 2;
+	cr_assert_eq(template_apply(&m, &cfg, false), 0, "%s", err_msg());
+	cr_assert_eq(cfg.nr_disks, 2);
+	cfg.nr_disks = 0;
 	config_free(&cfg);
 }
 

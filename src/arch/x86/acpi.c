@@ -98,12 +98,18 @@ static int validate(uint64_t base_gpa, size_t len, const struct acpi_config *cfg
 	if (cfg->nr_cpus < 1 || cfg->nr_cpus > ACPI_MAX_CPUS)
 		return err_setx(-EINVAL, "acpi: %u vCPUs: must be 1..%u", cfg->nr_cpus,
 				ACPI_MAX_CPUS);
-	if (cfg->nr_mmio > ACPI_MAX_MMIO)
-		return err_setx(-EINVAL, "acpi: %u virtio-mmio devices: at most %u", cfg->nr_mmio,
-				ACPI_MAX_MMIO);
-	if (cfg->nr_mmio && !cfg->mmio)
+	if (cfg->nr_mmio > ACPI_MAX_MMIO || cfg->nr_hotplug > ACPI_MAX_HOTPLUG ||
+	    cfg->nr_hotplug > ACPI_MAX_MMIO - cfg->nr_mmio)
+		return err_setx(
+			-EINVAL,
+			"acpi: %u virtio-mmio devices and %u hotplug slots: at most %u and %u",
+			cfg->nr_mmio, cfg->nr_hotplug, ACPI_MAX_MMIO, ACPI_MAX_HOTPLUG);
+	if (cfg->nr_hotplug &&
+	    (!cfg->vmgenid_gpa || !cfg->hotplug_gpa || cfg->hotplug_gpa > UINT32_MAX - 3))
+		return err_setx(-EINVAL, "acpi: hotplug slots need the GED and a word below 4 GiB");
+	if ((cfg->nr_mmio || cfg->nr_hotplug) && !cfg->mmio)
 		return err_setx(-EINVAL, "acpi: nr_mmio is %u but no devices given", cfg->nr_mmio);
-	for (unsigned i = 0; i < cfg->nr_mmio; i++) {
+	for (unsigned i = 0; i < cfg->nr_mmio + cfg->nr_hotplug; i++) {
 		const struct acpi_mmio_dev *d = &cfg->mmio[i];
 
 		/* Memory32Fixed describes a window wholly below 4 GiB. */
@@ -123,8 +129,39 @@ static int validate(uint64_t base_gpa, size_t len, const struct acpi_config *cfg
 /*
  * The namespace (§5.7, §6.1): \_S5 for poweroff and, under \_SB, the legacy
  * ISA devices the VMM emulates plus one device per virtio-mmio window.  No
- * _STA: an absent _STA means present, enabled and functioning (§6.3.7).
+ * _STA but on hotplug slots: an absent _STA means present, enabled and
+ * functioning (§6.3.7).
  */
+/*
+ * A virtio-mmio device, "LNRO0005" being the ACPI id Linux's virtio_mmio
+ * driver matches.  A hotplug slot's _STA reads its bit of HPST (bit 0 for
+ * the first spare slot).
+ */
+static void mmio_device(struct aml *a, const struct acpi_config *cfg, unsigned i, bool hotplug)
+{
+	const struct acpi_mmio_dev *d = &cfg->mmio[i];
+	char name[5];
+
+	snprintf(name, sizeof(name), "VR%02X", i & 0xff);
+	aml_device_begin(a, name);
+	aml_name_string(a, "_HID", "LNRO0005");
+	aml_name_integer(a, "_UID", i);
+	aml_name(a, "_CRS");
+	aml_restemplate_begin(a);
+	aml_res_mem32_fixed(a, true, (uint32_t)d->base, (uint32_t)d->size);
+	aml_res_ext_irq(a, AML_IRQ_CONSUMER | AML_IRQ_EDGE, d->gsi);
+	aml_restemplate_end(a);
+	if (hotplug) {
+		aml_method_begin(a, "_STA", 0, false);
+		aml_if_and_begin(a, "HPST", 1ull << (i - cfg->nr_mmio));
+		aml_return_integer(a, ACPI_STA_PRESENT);
+		aml_end(a); /* If */
+		aml_return_integer(a, 0);
+		aml_end(a); /* _STA */
+	}
+	aml_end(a);
+}
+
 static void dsdt_body(struct aml *a, const struct acpi_config *cfg)
 {
 	/*
@@ -164,21 +201,20 @@ static void dsdt_body(struct aml *a, const struct acpi_config *cfg)
 	aml_restemplate_end(a);
 	aml_end(a);
 
-	/* "LNRO0005" is the ACPI id Linux's virtio_mmio driver matches. */
-	for (unsigned i = 0; i < cfg->nr_mmio; i++) {
-		const struct acpi_mmio_dev *d = &cfg->mmio[i];
-		char name[5];
-
-		snprintf(name, sizeof(name), "VR%02X", i & 0xff);
-		aml_device_begin(a, name);
-		aml_name_string(a, "_HID", "LNRO0005");
-		aml_name_integer(a, "_UID", i);
-		aml_name(a, "_CRS");
-		aml_restemplate_begin(a);
-		aml_res_mem32_fixed(a, true, (uint32_t)d->base, (uint32_t)d->size);
-		aml_res_ext_irq(a, AML_IRQ_CONSUMER | AML_IRQ_EDGE, d->gsi);
-		aml_restemplate_end(a);
-		aml_end(a);
+	for (unsigned i = 0; i < cfg->nr_mmio; i++)
+		mmio_device(a, cfg, i, false);
+	if (cfg->vmgenid_gpa && cfg->nr_hotplug) {
+		/* Spare slots in a container: its Bus Check rescans them (see acpi.h). */
+		aml_device_begin(a, "HPC0");
+		aml_name_string(a, "_HID", "ACPI0004");
+		aml_name_integer(a, "_UID", 0);
+		aml_opregion(a, "HPRG", AML_SPACE_SYSTEM_MEMORY, cfg->hotplug_gpa, 4);
+		aml_field_begin(a, "HPRG", AML_FIELD_DWORD_ACC);
+		aml_field_unit(a, "HPST", 32);
+		aml_end(a); /* Field */
+		for (unsigned i = 0; i < cfg->nr_hotplug; i++)
+			mmio_device(a, cfg, cfg->nr_mmio + i, true);
+		aml_end(a); /* HPC0 */
 	}
 
 	if (cfg->vmgenid_gpa) {
@@ -207,6 +243,11 @@ static void dsdt_body(struct aml *a, const struct acpi_config *cfg)
 		aml_byte(a, AML_NOTIFY_OP);
 		aml_namestring(a, "\\_SB.VGEN");
 		aml_integer(a, 0x80);
+		if (cfg->nr_hotplug) {
+			aml_byte(a, AML_NOTIFY_OP);
+			aml_namestring(a, "\\_SB.HPC0");
+			aml_integer(a, ACPI_NOTIFY_BUS_CHECK);
+		}
 		aml_end(a); /* _EVT */
 		aml_end(a); /* GED0 */
 	}

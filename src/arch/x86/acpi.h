@@ -17,8 +17,11 @@
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "ACPI tables are little-endian");
 
-#define ACPI_MAX_CPUS 255 /* xAPIC ids 0..254; 0xff is the broadcast id */
-#define ACPI_MAX_MMIO 256 /* DSDT device names VR00..VRFF */
+#define ACPI_MAX_CPUS 255	   /* xAPIC ids 0..254; 0xff is the broadcast id */
+#define ACPI_MAX_MMIO 256	   /* DSDT device names VR00..VRFF, hotplug slots included */
+#define ACPI_MAX_HOTPLUG 32	   /* one bit each in HPST */
+#define ACPI_STA_PRESENT 0x0f	   /* _STA: present, enabled, shown, functioning */
+#define ACPI_NOTIFY_BUS_CHECK 0x00 /* §5.6.6: re-enumerate below this device */
 
 #define ACPI_OEM_ID "CLONE "
 #define ACPI_OEM_TABLE_ID "CLONEVM "
@@ -274,6 +277,18 @@ struct acpi_config {
 	 */
 	uint64_t vmgenid_gpa;
 	unsigned ged_gsi;
+	/*
+	 * Hotplug slots for virtio-mmio devices added later (forks with
+	 * --disk): mmio[nr_mmio .. nr_mmio + nr_hotplug) are announced inside
+	 * a container \_SB.HPC0 (ACPI0004) whose devices are present when
+	 * their bit (0 for the first spare slot) is set in the 32-bit word at
+	 * hotplug_gpa (reserved RAM the VMM writes).  The GED's _EVT also
+	 * sends the container a Bus Check, so after a pulse on ged_gsi the
+	 * guest rescans it and probes what became present.  Needs the GED
+	 * (vmgenid_gpa != 0); nr_hotplug <= 32.
+	 */
+	unsigned nr_hotplug;
+	uint64_t hotplug_gpa;
 };
 
 /*

@@ -399,6 +399,54 @@ void aml_return_integer(struct aml *a, uint64_t v)
 	aml_integer(a, v);
 }
 
+void aml_opregion(struct aml *a, const char *name, uint8_t space, uint64_t offset, uint64_t len)
+{
+	aml_byte(a, AML_EXT_OP_PREFIX);
+	aml_byte(a, AML_OPREGION_OP);
+	aml_namestring(a, name);
+	aml_byte(a, space);
+	aml_integer(a, offset);
+	aml_integer(a, len);
+}
+
+void aml_field_begin(struct aml *a, const char *region, uint8_t flags)
+{
+	aml_byte(a, AML_EXT_OP_PREFIX);
+	aml_byte(a, AML_FIELD_OP);
+	open_pkg(a, false);
+	aml_namestring(a, region);
+	aml_byte(a, flags);
+}
+
+void aml_field_unit(struct aml *a, const char *name, unsigned bits)
+{
+	uint8_t enc[4];
+	unsigned n;
+
+	/* NamedField := NameSeg PkgLength, the PkgLength holding the width in bits. */
+	if (strlen(name) != 4) {
+		fail(a, -EINVAL, "field unit name is not one NameSeg");
+		return;
+	}
+	n = bits ? aml_pkglen_encode(enc, bits) : 0;
+	if (!n) {
+		fail(a, -ERANGE, "field unit width out of range");
+		return;
+	}
+	aml_namestring(a, name);
+	aml_bytes(a, enc, n);
+}
+
+void aml_if_and_begin(struct aml *a, const char *name, uint64_t mask)
+{
+	aml_byte(a, AML_IF_OP);
+	open_pkg(a, false);
+	aml_byte(a, AML_AND_OP);
+	aml_namestring(a, name);
+	aml_integer(a, mask);
+	aml_byte(a, AML_NULL_NAME); /* no Target */
+}
+
 void aml_restemplate_begin(struct aml *a)
 {
 	aml_buffer_begin(a);

@@ -47,6 +47,12 @@
 #define AML_METHOD_OP 0x14
 #define AML_RETURN_OP 0xa4
 #define AML_NOTIFY_OP 0x86
+#define AML_IF_OP 0xa0
+#define AML_AND_OP 0x7b
+#define AML_OPREGION_OP 0x80 /* after AML_EXT_OP_PREFIX */
+#define AML_FIELD_OP 0x81    /* after AML_EXT_OP_PREFIX */
+#define AML_SPACE_SYSTEM_MEMORY 0x00
+#define AML_FIELD_DWORD_ACC 0x03 /* FieldFlags: DWordAcc, NoLock, Preserve */
 #define AML_EXT_OP_PREFIX 0x5b
 #define AML_DEVICE_OP 0x82 /* after AML_EXT_OP_PREFIX */
 
@@ -128,6 +134,13 @@ void aml_method_begin(struct aml *a, const char *name, unsigned nargs, bool seri
 void aml_end(struct aml *a);
 /* Return (v) */
 void aml_return_integer(struct aml *a, uint64_t v);
+/* OperationRegion (name, space, offset, len), constant offset and length (§19.6.100). */
+void aml_opregion(struct aml *a, const char *name, uint8_t space, uint64_t offset, uint64_t len);
+/* Field (region, flags) { ... }: one aml_field_unit() per field, then aml_end(). */
+void aml_field_begin(struct aml *a, const char *region, uint8_t flags);
+void aml_field_unit(struct aml *a, const char *name, unsigned bits);
+/* If (And (name, mask)) { ... }: close with aml_end(). */
+void aml_if_and_begin(struct aml *a, const char *name, uint64_t mask);
 
 /*
  * ResourceTemplate () { ... } is a Buffer of resource descriptors closed by

@@ -33,6 +33,7 @@
 #define LAYOUT_CMDLINE_MAX 0x10000ull
 #define LAYOUT_BOOT_STACK 0x8ff00ull
 #define LAYOUT_VMGENID 0x9d000ull	   /* 16 bytes, 8-byte aligned, in a reserved page */
+#define LAYOUT_HOTPLUG 0x9d800ull	   /* 32-bit present mask of the hotplug slots (acpi.h) */
 #define LAYOUT_IDENTITY 0x9e000ull	   /* = IDENTITY_GPA (api/identity.h), one page */
 #define LAYOUT_RESERVED_LOW LAYOUT_VMGENID /* E820: reserved from here to 1 MiB's RAM */
 #define LAYOUT_EBDA 0x9fc00ull
