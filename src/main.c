@@ -54,10 +54,11 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
-	{ "list", cli_list },	  { "status", cli_status },	{ "exec", cli_exec },
-	{ "attach", cli_attach }, { "pause", cli_pause },	{ "resume", cli_resume },
-	{ "stop", cli_stop },	  { "kill", cli_kill },		{ "net", cli_net },
-	{ "limit", cli_limit },	  { "snapshot", cli_snapshot }, { "template", cli_template },
+	{ "list", cli_list },	      { "status", cli_status }, { "exec", cli_exec },
+	{ "attach", cli_attach },     { "pause", cli_pause },	{ "resume", cli_resume },
+	{ "stop", cli_stop },	      { "kill", cli_kill },	{ "net", cli_net },
+	{ "limit", cli_limit },	      { "rootfs", cli_rootfs }, { "snapshot", cli_snapshot },
+	{ "template", cli_template },
 };
 
 static void usage(FILE *f)
@@ -81,6 +82,7 @@ static void usage(FILE *f)
 		   "  fork       start VMs from a template, copy-on-write, in milliseconds\n"
 		   "  restore    continue a template as a VM\n"
 		   "  template   list, show or remove templates\n"
+		   "  rootfs     build a bootable root file system image (rootfs create)\n"
 		   "\n"
 		   "  -h, --help     show this help\n"
 		   "  -V, --version  show the version\n");

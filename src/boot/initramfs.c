@@ -276,8 +276,10 @@ static const char init_overlay[] =
 static const char init_agent[] =
 	"\n"
 	"# The guest agent (docs/agent-protocol.md), detached, in the new root; it\n"
-	"# outlives switch_root.\n"
-	"setsid /bin/clone-agent --chroot /newroot </newroot/dev/null >/newroot/dev/null 2>&1 &\n"
+	"# outlives switch_root.  A root made by clone rootfs create starts its own.\n"
+	"if [ ! -e /newroot/etc/clone/agent-in-image ]; then\n"
+	"\tsetsid /bin/clone-agent --chroot /newroot </newroot/dev/null >/newroot/dev/null 2>&1 &\n"
+	"fi\n"
 	"\n";
 
 /* Module names go into shell scripts: only what a kernel module name can be. */

@@ -12,16 +12,15 @@
  */
 #include <errno.h>
 #include <fnmatch.h>
-#include <lzma.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include "lib/err.h"
+#include "lib/zstream.h"
 #include "modules.h"
 
 #define ALIAS_MAX 256	 /* longest alias pattern considered */
@@ -517,160 +516,58 @@ int modules_resolve(const char *dir, const char *kver, const char *const *names,
 }
 
 /* A growing output buffer for the decompressors, capped at MODULES_KO_MAX. */
-struct obuf {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static int grow(struct obuf *b, const char *path)
-{
-	size_t cap = b->cap ? b->cap * 2 : 4 * MiB;
-	uint8_t *p;
-
-	if (b->cap >= MODULES_KO_MAX)
-		return err_setx(-EFBIG, "module %s decompresses to more than %llu MiB", path,
-				(unsigned long long)(MODULES_KO_MAX / MiB));
-	cap = MIN(cap, (size_t)MODULES_KO_MAX);
-	p = realloc(b->p, cap);
-	if (!p)
-		return err_set(-ENOMEM, "decompress module %s", path);
-	b->p = p;
-	b->cap = cap;
-	return 0;
-}
-
-static int unxz(const uint8_t *in, size_t len, struct obuf *b, const char *path)
-{
-	lzma_stream s = LZMA_STREAM_INIT;
-	lzma_ret r;
-	int ret = 0;
-
-	r = lzma_stream_decoder(&s, UINT64_MAX, LZMA_CONCATENATED);
-	if (r != LZMA_OK)
-		return err_setx(-ENOMEM, "decompress module %s: liblzma error %d", path, (int)r);
-	s.next_in = in;
-	s.avail_in = len;
-	for (;;) {
-		if (b->len == b->cap && (ret = grow(b, path)))
-			break;
-		s.next_out = b->p + b->len;
-		s.avail_out = b->cap - b->len;
-		r = lzma_code(&s, LZMA_FINISH);
-		b->len = b->cap - s.avail_out;
-		if (r == LZMA_STREAM_END)
-			break;
-		if (r == LZMA_MEM_ERROR) {
-			ret = err_setx(-ENOMEM, "decompress module %s: out of memory", path);
-			break;
-		}
-		if (r != LZMA_OK) {
-			ret = err_setx(-EBADMSG, "module %s: corrupt xz data (liblzma error %d)",
-				       path, (int)r);
-			break;
-		}
-	}
-	lzma_end(&s);
-	return ret;
-}
-
-static int unzstd(const uint8_t *in, size_t len, struct obuf *b, const char *path)
-{
-	ZSTD_DCtx *d = ZSTD_createDCtx();
-	ZSTD_inBuffer ib = { in, len, 0 };
-	size_t r = 1;
-	int ret = 0;
-
-	if (!d)
-		return err_setx(-ENOMEM, "decompress module %s: out of memory", path);
-	/* r == 0: the last frame is complete and flushed. */
-	while (ib.pos < ib.size || r) {
-		ZSTD_outBuffer ob;
-
-		if (b->len == b->cap && (ret = grow(b, path)))
-			break;
-		ob = (ZSTD_outBuffer){ b->p, b->cap, b->len };
-		r = ZSTD_decompressStream(d, &ob, &ib);
-		b->len = ob.pos;
-		if (ZSTD_isError(r)) {
-			ret = err_setx(-EBADMSG, "module %s: corrupt zstd data (%s)", path,
-				       ZSTD_getErrorName(r));
-			break;
-		}
-		if (r && ib.pos == ib.size && ob.pos < ob.size) {
-			ret = err_setx(-EBADMSG, "module %s: truncated zstd data", path);
-			break;
-		}
-	}
-	ZSTD_freeDCtx(d);
-	return ret;
-}
-
-static int gunzip(const uint8_t *in, size_t len, struct obuf *b, const char *path)
-{
-	z_stream z;
-	int r, ret = 0;
-
-	memset(&z, 0, sizeof(z));
-	/* 16 + MAX_WBITS: a gzip wrapper, not raw zlib. */
-	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
-		return err_setx(-ENOMEM, "decompress module %s: out of memory", path);
-	z.next_in = (Bytef *)in;
-	z.avail_in = (uInt)len; /* len <= MODULES_KO_MAX */
-	for (;;) {
-		if (b->len == b->cap && (ret = grow(b, path)))
-			break;
-		z.next_out = b->p + b->len;
-		z.avail_out = (uInt)(b->cap - b->len);
-		r = inflate(&z, Z_NO_FLUSH);
-		b->len = b->cap - z.avail_out;
-		if (r == Z_STREAM_END)
-			break;
-		if (r == Z_OK || (r == Z_BUF_ERROR && !z.avail_out))
-			continue;
-		if (r == Z_MEM_ERROR)
-			ret = err_setx(-ENOMEM, "decompress module %s: out of memory", path);
-		else
-			ret = err_setx(-EBADMSG, "module %s: %s gzip data", path,
-				       r == Z_BUF_ERROR ? "truncated" : "corrupt");
-		break;
-	}
-	inflateEnd(&z);
-	return ret;
-}
-
 int modules_read(const struct module *m, void **data, size_t *len)
 {
-	static const uint8_t xz[] = { 0xfd, '7', 'z', 'X', 'Z', 0 };
-	static const uint8_t zst[] = { 0x28, 0xb5, 0x2f, 0xfd };
-	static const uint8_t gz[] = { 0x1f, 0x8b };
 	static const uint8_t elf[] = { 0x7f, 'E', 'L', 'F' };
-	struct obuf b = { NULL, 0, 0 };
-	void *raw;
-	size_t n;
-	int ret;
+	struct zstream *z = NULL;
+	uint8_t *buf = NULL;
+	size_t n = 0, cap = 0;
+	int fd, ret;
 
-	ret = read_file("module", m->path, MODULES_KO_MAX, &raw, &n);
-	if (ret)
-		return ret;
-	if (n >= sizeof(xz) && !memcmp(raw, xz, sizeof(xz)))
-		ret = unxz(raw, n, &b, m->path);
-	else if (n >= sizeof(zst) && !memcmp(raw, zst, sizeof(zst)))
-		ret = unzstd(raw, n, &b, m->path);
-	else if (n >= sizeof(gz) && !memcmp(raw, gz, sizeof(gz)))
-		ret = gunzip(raw, n, &b, m->path);
-	else {
-		b.p = raw;
-		b.len = n;
-		raw = NULL;
+	fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(-errno, "module %s", m->path);
+	/* xz, zstd, gzip or plain, told by the magic bytes. */
+	ret = zs_open(fd, m->path, &z);
+	while (!ret) {
+		ssize_t got;
+
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 4 * MiB;
+			uint8_t *p;
+
+			if (cap >= MODULES_KO_MAX) {
+				ret = err_setx(-EFBIG,
+					       "module %s decompresses to more than %llu MiB",
+					       m->path, (unsigned long long)(MODULES_KO_MAX / MiB));
+				break;
+			}
+			ncap = MIN(ncap, (size_t)MODULES_KO_MAX);
+			p = realloc(buf, ncap);
+			if (!p) {
+				ret = err_set(-ENOMEM, "decompress module %s", m->path);
+				break;
+			}
+			buf = p;
+			cap = ncap;
+		}
+		got = zs_read(z, buf + n, cap - n);
+		if (got < 0)
+			ret = (int)got;
+		else if (got == 0)
+			break;
+		else
+			n += (size_t)got;
 	}
-	free(raw);
-	if (!ret && (b.len < sizeof(elf) || memcmp(b.p, elf, sizeof(elf))))
+	zs_close(z);
+	close(fd);
+	if (!ret && (n < sizeof(elf) || memcmp(buf, elf, sizeof(elf))))
 		ret = err_setx(-ENOEXEC, "module %s is not an ELF object", m->path);
 	if (ret) {
-		free(b.p);
+		free(buf);
 		return ret;
 	}
-	*data = b.p;
-	*len = b.len;
+	*data = buf;
+	*len = n;
 	return 0;
 }

@@ -59,6 +59,8 @@ int cli_limit(int argc, char **argv);
  * "net*") and JSON body, both malloc'ed.  0 or -EINVAL with the message set.
  */
 int cli_limit_build(const char *device, int nargs, char *const *args, char **path, char **body);
+/* clone rootfs create (rootfs.c). */
+int cli_rootfs(int argc, char **argv);
 /* clone net up|down|status: the host bridge of --net (net.c). */
 int cli_net(int argc, char **argv);
 

@@ -14,14 +14,15 @@ static __thread char err_buf[512];
 __attribute__((format(printf, 3, 0))) static void err_vformat(int code, bool with_errno,
 							      const char *fmt, va_list ap)
 {
-	int n = vsnprintf(err_buf, sizeof(err_buf), fmt, ap);
+	char tmp[sizeof(err_buf)];
+	/* Through tmp: the arguments may include err_msg() itself (adding context). */
+	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
 
 	if (n < 0)
 		n = 0;
-	if ((size_t)n >= sizeof(err_buf))
-		return;
-	if (with_errno && code < 0)
-		snprintf(err_buf + n, sizeof(err_buf) - (size_t)n, ": %s", strerror(-code));
+	if ((size_t)n < sizeof(tmp) && with_errno && code < 0)
+		snprintf(tmp + n, sizeof(tmp) - (size_t)n, ": %s", strerror(-code));
+	memcpy(err_buf, tmp, sizeof(err_buf));
 }
 
 int err_set(int code, const char *fmt, ...)
