@@ -1109,9 +1109,12 @@ static int setup_root_login(struct build *b)
 		free(out);
 		free(shadow);
 	} else if (!in_image(b, "etc/passwd")) {
+		char entry[32];
+
+		snprintf(entry, sizeof(entry), "root:%s:0:::::\n", lock);
 		ret = put_text(b, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\n");
 		if (!ret)
-			ret = put_file(b, "etc/shadow", "root::0:::::\n", 13, 0640);
+			ret = put_file(b, "etc/shadow", entry, strlen(entry), 0640);
 		if (!ret && !in_image(b, "etc/group"))
 			ret = put_text(b, "etc/group", "root:x:0:\n");
 	}

@@ -334,3 +334,23 @@ def test_bad_inputs_are_refused_and_leave_nothing(tmp_path):
     assert p.returncode == 0, p.stderr.decode()
     assert images.image_format(img) == "qcow2"
     assert leftovers(out) == ["x.img"]
+
+
+def test_ssh_key_is_authorised_and_the_password_locked(tmp_path):
+    tree = busybox_tree(tmp_path / "tree")
+    key = tmp_path / "id.pub"
+    key.write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK9Zl0sAm8S2pGZbWQmRZp5+Qo7Ilr7kDn3W0TLdX"
+                   "cQ8 test@clone\n")
+    img = tmp_path / "key.img"
+    p = create("--from-dir", tree, "-o", img, "--size", "32M", "--ssh-key", key)
+    assert p.returncode == 0, p.stderr.decode()
+    assert images.ext4_cat(img, "/root/.ssh/authorized_keys") == key.read_bytes()
+    assert images.ext4_cat(img, "/etc/shadow").startswith(b"root:!:")
+    # Without a key root logs in on the console without a password.
+    p = create("--from-dir", tree, "-o", tmp_path / "open.img", "--size", "32M")
+    assert p.returncode == 0, p.stderr.decode()
+    assert images.ext4_cat(tmp_path / "open.img", "/etc/shadow").startswith(b"root::")
+    key.write_text("not a key\n")
+    err = one_line_error(create("--from-dir", tree, "-o", tmp_path / "bad.img", "--ssh-key", key))
+    assert "not an OpenSSH public key" in err, err
+    assert not (tmp_path / "bad.img").exists()
