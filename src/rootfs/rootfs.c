@@ -295,32 +295,59 @@ static void on_oci(void *opaque, unsigned layer, unsigned nr, uint64_t done, uin
  * show the latest output line on the progress line.  0 if it exited 0;
  * else -EIO with "NAME failed: LAST LINE" set.
  */
-static int run(struct build *b, char *const argv[], int in_fd, int out_fd, bool status)
+/*
+ * Start argv with stdin, stdout and stderr from in_fd, out_fd, err_fd (-1:
+ * /dev/null for stdin, ours for the others) and the default SIGINT/SIGTERM
+ * (the build itself only notes them).  The pid, or -errno with the message set.
+ */
+static pid_t spawn(char *const argv[], int in_fd, int out_fd, int err_fd)
 {
-	char tail[RUN_TAIL] = "";
-	size_t tail_len = 0;
-	int pfd[2], st;
-	pid_t pid;
+	pid_t pid = fork();
 
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return err_set(-errno, "pipe");
-	pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
+	if (pid < 0)
 		return err_set(-errno, "fork");
-	}
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
 
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		dup2(in_fd >= 0 ? in_fd : null, 0);
-		dup2(out_fd >= 0 ? out_fd : pfd[1], 1);
-		dup2(pfd[1], 2);
+		if (out_fd >= 0)
+			dup2(out_fd, 1);
+		if (err_fd >= 0)
+			dup2(err_fd, 2);
 		execvp(argv[0], argv);
 		dprintf(2, "%s: %s\n", argv[0], strerror(errno));
 		_exit(127);
+	}
+	return pid;
+}
+
+/* Wait for pid: 0 if it exited 0, else its exit status (128 + signal), or -errno. */
+static int reap(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return err_set(-errno, "waitpid");
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int run(struct build *b, char *const argv[], int in_fd, int out_fd, bool status)
+{
+	char tail[RUN_TAIL] = "";
+	size_t tail_len = 0;
+	int pfd[2], code;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return err_set(-errno, "pipe");
+	pid = spawn(argv, in_fd, out_fd >= 0 ? out_fd : pfd[1], pfd[1]);
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return (int)pid;
 	}
 	close(pfd[1]);
 	for (;;) {
@@ -359,13 +386,11 @@ static int run(struct build *b, char *const argv[], int in_fd, int out_fd, bool 
 		}
 	}
 	close(pfd[0]);
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return err_set(-errno, "waitpid");
+	code = reap(pid);
 	if (status && b->o->progress)
 		fputs("\r\033[K", stderr);
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-		return 0;
+	if (code <= 0)
+		return code;
 	{
 		/* The last non-empty line. */
 		char *end = tail + tail_len, *line;
@@ -377,8 +402,8 @@ static int run(struct build *b, char *const argv[], int in_fd, int out_fd, bool 
 		line = line ? line + 1 : tail;
 		if (interrupted)
 			return err_setx(-EINTR, "interrupted");
-		if (WIFSIGNALED(st))
-			return err_setx(-EIO, "%s was killed by signal %d", argv[0], WTERMSIG(st));
+		if (code > 128)
+			return err_setx(-EIO, "%s was killed by signal %d", argv[0], code - 128);
 		return err_setx(-EIO, "%s failed%s%s", argv[0], line[0] ? ": " : "", line);
 	}
 }
@@ -538,35 +563,22 @@ static int extract_file(struct build *b, const char *path)
 /* Stream a command's tar output (tar -c, docker export) into the root. */
 static int extract_command(struct build *b, char *const argv[], const char *what, uint64_t total)
 {
-	int pfd[2], ret, ret2;
+	int pfd[2], ret, code;
 	pid_t pid;
-	int st;
 
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return err_set(-errno, "pipe");
-	pid = fork();
+	pid = spawn(argv, -1, pfd[1], -1);
+	close(pfd[1]);
 	if (pid < 0) {
 		close(pfd[0]);
-		close(pfd[1]);
-		return err_set(-errno, "fork");
+		return (int)pid;
 	}
-	if (pid == 0) {
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		dup2(pfd[1], 1);
-		execvp(argv[0], argv);
-		dprintf(2, "%s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(pfd[1]);
 	ret = extract_fd(b, pfd[0], what, total);
 	close(pfd[0]); /* a writer still going gets EPIPE */
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	ret2 = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
-	if (!ret && ret2)
-		ret = err_setx(ret2, "%s failed (exit status %d)", argv[0],
-			       WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	code = reap(pid);
+	if (!ret && code)
+		ret = code < 0 ? code : err_setx(-EIO, "%s failed (exit status %d)", argv[0], code);
 	return ret;
 }
 
@@ -861,22 +873,12 @@ static int download(struct build *b, const char *url, const char *dest)
 		return err_setx(-ENOENT, "downloading needs curl: apt-get install curl");
 	if (b->o->progress) {
 		/* curl draws its own bar on the terminal. */
-		pid_t pid = fork();
-		int st;
+		pid_t pid = spawn(argv, -1, -1, -1);
+		int code = pid < 0 ? (int)pid : reap(pid);
 
-		if (pid < 0)
-			return err_set(-errno, "fork");
-		if (pid == 0) {
-			signal(SIGINT, SIG_DFL);
-			execvp(argv[0], argv);
-			_exit(127);
-		}
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-			;
-		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-			return 0;
-		return err_setx(-EIO, "download of %s failed (curl exit status %d)", url,
-				WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+		if (code <= 0)
+			return code;
+		return err_setx(-EIO, "download of %s failed (curl exit status %d)", url, code);
 	}
 	ret = run(b, argv, -1, -1, false);
 	if (ret)

@@ -470,11 +470,29 @@ int inroot_dir(int rootfd, const char *path, bool create)
 	return parent;
 }
 
+static int remove_at(int dirfd, const char *name);
+
+/* Remove everything in the directory fd (which this closes). */
+static int remove_children(int fd)
+{
+	struct dirent *de;
+	DIR *d = fdopendir(fd);
+	int ret = 0;
+
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while (!ret && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			ret = remove_at(dirfd(d), de->d_name);
+	closedir(d);
+	return ret;
+}
+
 static int remove_at(int dirfd, const char *name)
 {
 	struct stat st;
-	DIR *d;
-	struct dirent *de;
 	int fd, ret = 0;
 
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -484,15 +502,7 @@ static int remove_at(int dirfd, const char *name)
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while (!ret && (de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			ret = remove_at(fd, de->d_name);
-	closedir(d);
+	ret = remove_children(fd);
 	if (!ret && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
 		ret = -errno;
 	return ret;
@@ -532,24 +542,13 @@ int inroot_remove(int rootfd, const char *path)
 /* Empty directory path (resolved in the root) of everything in it. */
 static int empty_dir(int rootfd, const char *path)
 {
-	int fd = openat2_in(rootfd, path, O_RDONLY | O_DIRECTORY), ret = 0;
-	struct dirent *de;
-	DIR *d;
+	int fd = openat2_in(rootfd, path, O_RDONLY | O_DIRECTORY);
 
 	if (fd == -ENOENT || fd == -ENOTDIR)
 		return 0;
 	if (fd < 0)
 		return fd;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while (!ret && (de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			ret = remove_at(dirfd(d), de->d_name);
-	closedir(d);
-	return ret;
+	return remove_children(fd);
 }
 
 /* ---- extraction ---- */
