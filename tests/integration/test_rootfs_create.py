@@ -130,7 +130,7 @@ def docker_image_tar():
 def test_docker_runs_a_container_in_the_vm(host, debian):
     disk = writable_copy("docker")
     host.start("dock", "--rootfs", disk, "--mem-mb", "2048")
-    host.sh("dock", "systemctl start docker")
+    host.sh("dock", "systemctl start docker", timeout=BOOT)  # minutes under nested TCG
     p = host.exec("dock", "sh", "-c", "cat > /root/image.tar", input=docker_image_tar())
     assert p.returncode == 0, p.stderr.decode()
     out = host.sh("dock", "docker load -i /root/image.tar", timeout=BOOT)
