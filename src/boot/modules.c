@@ -515,7 +515,6 @@ int modules_resolve(const char *dir, const char *kver, const char *const *names,
 	return ret;
 }
 
-/* A growing output buffer for the decompressors, capped at MODULES_KO_MAX. */
 int modules_read(const struct module *m, void **data, size_t *len)
 {
 	static const uint8_t elf[] = { 0x7f, 'E', 'L', 'F' };

@@ -526,7 +526,8 @@ static char *read_image_file(struct build *b, const char *path, size_t max)
 
 /* ---- sources ---- */
 
-static int extract_fd(struct build *b, int fd, const char *what, uint64_t total)
+/* Unpack the tarball on fd under rootfd (the image's root, or another directory in the work tree). */
+static int extract_fd(struct build *b, int rootfd, int fd, const char *what, uint64_t total)
 {
 	struct zstream *z;
 	int ret = zs_open(fd, what, &z);
@@ -534,14 +535,14 @@ static int extract_fd(struct build *b, int fd, const char *what, uint64_t total)
 	if (ret)
 		return ret;
 	bar_start(b, what, total);
-	ret = tar_extract(z, what, b->rootfd, 0, NULL, on_tar, b);
+	ret = tar_extract(z, what, rootfd, 0, NULL, on_tar, b);
 	if (!ret)
 		bar_draw(b, total ? total : zs_consumed(z), true);
 	zs_close(z);
 	return ret;
 }
 
-static int extract_file(struct build *b, const char *path)
+static int extract_file(struct build *b, int rootfd, const char *path)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
@@ -553,7 +554,7 @@ static int extract_file(struct build *b, const char *path)
 		close(fd);
 		return err_setx(-EINVAL, "%s is not a regular file", path);
 	}
-	ret = extract_fd(b, fd, base ? base + 1 : path, (uint64_t)st.st_size);
+	ret = extract_fd(b, rootfd, fd, base ? base + 1 : path, (uint64_t)st.st_size);
 	close(fd);
 	if (ret && (ret == -EBADMSG || ret == -ENOTSUP))
 		return err_setx(ret, "%s is not a usable tarball: %s", path, err_msg());
@@ -561,7 +562,8 @@ static int extract_file(struct build *b, const char *path)
 }
 
 /* Stream a command's tar output (tar -c, docker export) into the root. */
-static int extract_command(struct build *b, char *const argv[], const char *what, uint64_t total)
+static int extract_command(struct build *b, int rootfd, char *const argv[], const char *what,
+			   uint64_t total)
 {
 	int pfd[2], ret, code;
 	pid_t pid;
@@ -574,7 +576,7 @@ static int extract_command(struct build *b, char *const argv[], const char *what
 		close(pfd[0]);
 		return (int)pid;
 	}
-	ret = extract_fd(b, pfd[0], what, total);
+	ret = extract_fd(b, rootfd, pfd[0], what, total);
 	close(pfd[0]); /* a writer still going gets EPIPE */
 	code = reap(pid);
 	if (!ret && code)
@@ -582,22 +584,29 @@ static int extract_command(struct build *b, char *const argv[], const char *what
 	return ret;
 }
 
-static uint64_t tree_bytes;
-static int add_size(const char *p, const struct stat *st, int flag, struct FTW *f)
+/* What a tree holds: bytes of regular files (progress), blocks and inodes (the size check). */
+struct usage {
+	uint64_t bytes, allocated, inodes;
+};
+
+static struct usage walked; /* nftw() has no context pointer */
+
+static int add_usage(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
 	(void)p;
 	(void)f;
 	if (flag == FTW_F)
-		tree_bytes += (uint64_t)st->st_size;
+		walked.bytes += (uint64_t)st->st_size;
+	walked.allocated += (uint64_t)st->st_blocks * 512;
+	walked.inodes++;
 	return interrupted ? 1 : 0;
 }
 
-/* Bytes of regular files under dir (for progress), and blocks used (for the size check). */
-static uint64_t tree_size(const char *dir)
+static struct usage tree_usage(const char *dir)
 {
-	tree_bytes = 0;
-	nftw(dir, add_size, 64, FTW_PHYS | FTW_MOUNT);
-	return tree_bytes;
+	memset(&walked, 0, sizeof(walked));
+	nftw(dir, add_usage, 64, FTW_PHYS | FTW_MOUNT);
+	return walked;
 }
 
 static int from_dir(struct build *b, const char *dir)
@@ -611,7 +620,7 @@ static int from_dir(struct build *b, const char *dir)
 	if (!S_ISDIR(st.st_mode))
 		return err_setx(-ENOTDIR, "--from-dir %s is not a directory", dir);
 	stage(b, "copying %s", dir);
-	return extract_command(b, argv, "copying", tree_size(dir));
+	return extract_command(b, b->rootfd, argv, "copying", tree_usage(dir).bytes);
 }
 
 static int from_oci(struct build *b, const char *spec)
@@ -633,7 +642,7 @@ static int from_oci(struct build *b, const char *spec)
 	snprintf(layout, sizeof(layout), "%s", path);
 	if (S_ISREG(st.st_mode)) {
 		/* A tarball of a layout (docker save, skopeo oci-archive): unpack it first. */
-		int saved = b->rootfd, fd;
+		int fd;
 
 		snprintf(layout, sizeof(layout), "%s/oci", b->work);
 		if (mkdir(layout, 0700) < 0)
@@ -642,9 +651,7 @@ static int from_oci(struct build *b, const char *spec)
 		if (fd < 0)
 			return err_set(-errno, "%s", layout);
 		stage(b, "unpacking the OCI archive %s", path);
-		b->rootfd = fd;
-		ret = extract_file(b, path);
-		b->rootfd = saved;
+		ret = extract_file(b, fd, path);
 		close(fd);
 		if (ret)
 			return ret;
@@ -703,7 +710,7 @@ static int from_docker(struct build *b, const char *image)
 		char *argv[] = { (char *)engine, "export", id, NULL };
 		char *rm[] = { (char *)engine, "rm", "-f", id, NULL };
 
-		ret = extract_command(b, argv, "export", 0);
+		ret = extract_command(b, b->rootfd, argv, "export", 0);
 		if (run(b, rm, -1, -1, false) && !ret)
 			fprintf(stderr, "clone rootfs: warning: %s rm %s failed\n", engine, id);
 	}
@@ -926,7 +933,7 @@ static int alpine(struct build *b, const char *release)
 	if (ret)
 		return ret;
 	stage(b, "unpacking %s (sha256 verified)", file);
-	ret = extract_file(b, tar_path);
+	ret = extract_file(b, b->rootfd, tar_path);
 	unlink(tar_path);
 	return ret;
 }
@@ -1165,7 +1172,7 @@ static int copy_modules(struct build *b)
 	char version[256], kpath[PATH_MAX], src[PATH_MAX + 300];
 	void *k;
 	size_t klen;
-	int ret, dfd, saved;
+	int ret, dfd;
 
 	if (b->o->kmod_version) {
 		snprintf(version, sizeof(version), "%s", b->o->kmod_version);
@@ -1193,10 +1200,7 @@ static int copy_modules(struct build *b)
 		char *argv[] = { "tar", "--numeric-owner", "-C", "/lib/modules", "-cf",
 				 "-",	version,	   NULL };
 
-		saved = b->rootfd;
-		b->rootfd = dfd;
-		ret = extract_command(b, argv, "modules", tree_size(src));
-		b->rootfd = saved;
+		ret = extract_command(b, dfd, argv, "modules", tree_usage(src).bytes);
 	}
 	close(dfd);
 	return ret;
@@ -1273,32 +1277,18 @@ static int make_guest(struct build *b)
 
 /* ---- image ---- */
 
-static uint64_t used_bytes;
-static uint64_t used_inodes;
-static int add_used(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)p;
-	(void)flag;
-	(void)f;
-	used_bytes += (uint64_t)st->st_blocks * 512;
-	used_inodes++;
-	return 0;
-}
-
 static int check_size(struct build *b)
 {
-	uint64_t need;
-
-	used_bytes = used_inodes = 0;
-	nftw(b->root, add_used, 64, FTW_PHYS | FTW_MOUNT);
+	struct usage u = tree_usage(b->root);
 	/* ext4's metadata (inode tables at 256 bytes per 16 KiB, journal) and slack. */
-	need = used_bytes + used_bytes / 8 + used_inodes * 4096 / 16 + b->o->size / 64 +
-	       (8ull << 20);
+	uint64_t need = u.allocated + u.allocated / 8 + u.inodes * 4096 / 16 + b->o->size / 64 +
+			(8ull << 20);
+
 	if (b->o->size < need)
 		return err_setx(-ENOSPC,
 				"--size %.0f MiB is too small: the files take %.0f MiB; give at "
 				"least --size %lluM",
-				b->o->size / MIB_F, used_bytes / MIB_F,
+				b->o->size / MIB_F, u.allocated / MIB_F,
 				(unsigned long long)((need + (1 << 20) - 1) >> 20));
 	return 0;
 }
@@ -1470,7 +1460,7 @@ int rootfs_create(const struct rootfs_opts *o)
 			break;
 		case ROOTFS_TAR:
 			stage(&b, "unpacking %s", o->from);
-			ret = extract_file(&b, o->from);
+			ret = extract_file(&b, b.rootfd, o->from);
 			break;
 		case ROOTFS_OCI:
 			ret = from_oci(&b, o->from);

@@ -25,6 +25,12 @@
 static const unsigned vdev_gsis[VDEV_MAX] = { 16, 17, 18, 19, 20, 21, 22, 23,
 					      5,  6,  7,  10, 11, 14, 15 };
 
+/* Slot n's MMIO window. */
+static uint64_t slot_base(unsigned n)
+{
+	return LAYOUT_VIRTIO_MMIO_BASE + (uint64_t)n * VDEV_WINDOW;
+}
+
 static void raise_irq(void *opaque)
 {
 	struct vdev *v = opaque;
@@ -85,7 +91,7 @@ int vdev_add(struct vm *vm, struct vdev_table *t, struct virtio_dev *vd)
 	v = &t->devs[t->nr];
 	memset(v, 0, sizeof(*v));
 	v->vd = vd;
-	v->base = LAYOUT_VIRTIO_MMIO_BASE + (uint64_t)t->nr * VDEV_WINDOW;
+	v->base = slot_base(t->nr);
 	v->gsi = vdev_gsis[t->nr];
 	v->irq_fd = -1;
 	v->loop = &vm->loop;
@@ -121,8 +127,7 @@ unsigned vdev_acpi(const struct vdev_table *t, unsigned spare, struct acpi_mmio_
 
 	/* Spare slots get the windows and GSIs vdev_add() would give them. */
 	for (; n < t->nr + spare && n < VDEV_MAX && n < max; n++)
-		out[n] = (struct acpi_mmio_dev){ .base = LAYOUT_VIRTIO_MMIO_BASE +
-							 (uint64_t)n * VDEV_WINDOW,
+		out[n] = (struct acpi_mmio_dev){ .base = slot_base(n),
 						 .size = VDEV_WINDOW,
 						 .gsi = vdev_gsis[n] };
 	return n;

@@ -127,12 +127,6 @@ static int validate(uint64_t base_gpa, size_t len, const struct acpi_config *cfg
 }
 
 /*
- * The namespace (§5.7, §6.1): \_S5 for poweroff and, under \_SB, the legacy
- * ISA devices the VMM emulates plus one device per virtio-mmio window.  No
- * _STA but on hotplug slots: an absent _STA means present, enabled and
- * functioning (§6.3.7).
- */
-/*
  * A virtio-mmio device, "LNRO0005" being the ACPI id Linux's virtio_mmio
  * driver matches.  A hotplug slot's _STA reads its bit of HPST (bit 0 for
  * the first spare slot).
@@ -162,6 +156,12 @@ static void mmio_device(struct aml *a, const struct acpi_config *cfg, unsigned i
 	aml_end(a);
 }
 
+/*
+ * The namespace (§5.7, §6.1): \_S5 for poweroff and, under \_SB, the legacy
+ * ISA devices the VMM emulates plus one device per virtio-mmio window.  No
+ * _STA but on hotplug slots: an absent _STA means present, enabled and
+ * functioning (§6.3.7).
+ */
 static void dsdt_body(struct aml *a, const struct acpi_config *cfg)
 {
 	/*
