@@ -15,7 +15,6 @@ import pty
 import re
 import select
 import signal
-import socket
 import stat
 import subprocess
 import time

@@ -22,7 +22,7 @@ from framework.netns import NetNS
 from framework.vm import DEFAULT_TIMEOUT
 
 COUNTER = ("(i=0; while :; do i=$((i+1)); echo $i > /tmp/counter.new; "
-           "mv /tmp/counter.new /tmp/counter; usleep 50000; done) "
+           "mv /tmp/counter.new /tmp/counter; usleep 500000; done) "
            "</dev/null >/dev/null 2>&1 & echo $! > /tmp/counter.pid; "
            "while [ ! -s /tmp/counter ]; do usleep 10000; done")
 # Wait (in the guest) until the counter moved past N, then print it.
