@@ -27,10 +27,14 @@ static void usage(FILE *f)
 		"                     ubuntu: jammy (default), noble, focal; alpine: 3.20 "
 		"(default)\n"
 		"  --mirror URL       the archive (Debian: the host's apt source by default)\n"
+		"  --keyring FILE     the archive's keys (debian, ubuntu; ubuntu's default is\n"
+		"                     /usr/share/keyrings/ubuntu-archive-keyring.gpg)\n"
 		"  --from-dir DIR     a directory tree (e.g. a busybox tree)\n"
 		"  --from-tar FILE    a tarball (gzip, xz, zstd or plain; e.g. docker export)\n"
 		"  --from-oci PATH[:REF]  an OCI image layout directory or tarball\n"
 		"  --from-docker IMAGE    an image of the local Docker or Podman engine\n"
+		"  --engine docker|podman  which engine (default: docker if its daemon runs,\n"
+		"                     else podman)\n"
 		"\n"
 		"OPTIONS:\n"
 		"  -o, --output IMAGE  the image file (its directory must exist)\n"
@@ -53,10 +57,12 @@ enum {
 	OPT_DISTRO = 256,
 	OPT_RELEASE,
 	OPT_MIRROR,
+	OPT_KEYRING,
 	OPT_FROM_DIR,
 	OPT_FROM_TAR,
 	OPT_FROM_OCI,
 	OPT_FROM_DOCKER,
+	OPT_ENGINE,
 	OPT_SIZE,
 	OPT_FORMAT,
 	OPT_FORCE,
@@ -70,10 +76,12 @@ static const struct option options[] = {
 	{ "distro", required_argument, NULL, OPT_DISTRO },
 	{ "release", required_argument, NULL, OPT_RELEASE },
 	{ "mirror", required_argument, NULL, OPT_MIRROR },
+	{ "keyring", required_argument, NULL, OPT_KEYRING },
 	{ "from-dir", required_argument, NULL, OPT_FROM_DIR },
 	{ "from-tar", required_argument, NULL, OPT_FROM_TAR },
 	{ "from-oci", required_argument, NULL, OPT_FROM_OCI },
 	{ "from-docker", required_argument, NULL, OPT_FROM_DOCKER },
+	{ "engine", required_argument, NULL, OPT_ENGINE },
 	{ "output", required_argument, NULL, 'o' },
 	{ "size", required_argument, NULL, OPT_SIZE },
 	{ "format", required_argument, NULL, OPT_FORMAT },
@@ -142,11 +150,21 @@ int cli_rootfs(int argc, char **argv)
 		case OPT_FROM_DOCKER:
 			set_source(&o, ROOTFS_DOCKER, optarg, &sources);
 			break;
+		case OPT_ENGINE:
+			if (strcmp(optarg, "docker") && strcmp(optarg, "podman")) {
+				cli_error("--engine %s: docker or podman", optarg);
+				return EXIT_BAD_CONFIG;
+			}
+			o.engine = optarg;
+			break;
 		case OPT_RELEASE:
 			o.release = optarg;
 			break;
 		case OPT_MIRROR:
 			o.mirror = optarg;
+			break;
+		case OPT_KEYRING:
+			o.keyring = optarg;
 			break;
 		case 'o':
 			o.output = optarg;
@@ -215,8 +233,17 @@ int cli_rootfs(int argc, char **argv)
 		cli_error("rootfs create: -o IMAGE is required");
 		return EXIT_BAD_CONFIG;
 	}
-	if (o.source != ROOTFS_DISTRO && (o.release || o.mirror)) {
-		cli_error("rootfs create: --release and --mirror go with --distro");
+	if (o.engine && o.source != ROOTFS_DOCKER) {
+		cli_error("rootfs create: --engine goes with --from-docker");
+		return EXIT_BAD_CONFIG;
+	}
+	if (o.source != ROOTFS_DISTRO && (o.release || o.mirror || o.keyring)) {
+		cli_error("rootfs create: --release, --mirror and --keyring go with --distro");
+		return EXIT_BAD_CONFIG;
+	}
+	if (o.keyring && o.source == ROOTFS_DISTRO && !strcmp(o.distro, "alpine")) {
+		cli_error("rootfs create: --keyring goes with debian or ubuntu (Alpine's "
+			  "minirootfs is checked by its SHA-256)");
 		return EXIT_BAD_CONFIG;
 	}
 	if (o.source == ROOTFS_DISTRO) {

@@ -42,6 +42,8 @@
 #define UBUNTU_KEYRING "/usr/share/keyrings/ubuntu-archive-keyring.gpg"
 
 static volatile sig_atomic_t interrupted;
+/* The child process running now (one at a time), the leader of its own group. */
+static volatile pid_t running_child;
 
 struct build {
 	const struct rootfs_opts *o;
@@ -297,8 +299,10 @@ static void on_oci(void *opaque, unsigned layer, unsigned nr, uint64_t done, uin
  */
 /*
  * Start argv with stdin, stdout and stderr from in_fd, out_fd, err_fd (-1:
- * /dev/null for stdin, ours for the others) and the default SIGINT/SIGTERM
- * (the build itself only notes them).  The pid, or -errno with the message set.
+ * /dev/null for stdin, ours for the others) and the default SIGINT/SIGTERM,
+ * in a process group of its own: the build notes a signal and passes it on
+ * to that group (debootstrap, apt-get and dpkg below it stop with it).  The
+ * pid, or -errno with the message set.
  */
 static pid_t spawn(char *const argv[], int in_fd, int out_fd, int err_fd)
 {
@@ -309,8 +313,10 @@ static pid_t spawn(char *const argv[], int in_fd, int out_fd, int err_fd)
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
 
+		setpgid(0, 0);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
 		dup2(in_fd >= 0 ? in_fd : null, 0);
 		if (out_fd >= 0)
 			dup2(out_fd, 1);
@@ -320,6 +326,10 @@ static pid_t spawn(char *const argv[], int in_fd, int out_fd, int err_fd)
 		dprintf(2, "%s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
+	setpgid(pid, pid); /* also here: a signal may come before the child runs */
+	running_child = pid;
+	if (interrupted)
+		kill(-pid, SIGTERM);
 	return pid;
 }
 
@@ -329,8 +339,11 @@ static int reap(pid_t pid)
 	int st;
 
 	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
+		if (errno != EINTR) {
+			running_child = 0;
 			return err_set(-errno, "waitpid");
+		}
+	running_child = 0;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
@@ -423,9 +436,28 @@ static bool have_tool(const char *name)
 			return true;
 		p += n + (p[n] == ':');
 	}
-	/* debootstrap lives in /usr/sbin, which a user's PATH may lack. */
-	snprintf(buf, sizeof(buf), "/usr/sbin/%s", name);
-	return access(buf, X_OK) == 0;
+	return false;
+}
+
+/* debootstrap, mkfs.ext4 and chroot live in sbin, which a user's PATH may lack. */
+static void path_with_sbin(void)
+{
+	const char *path = getenv("PATH");
+	char buf[8192];
+
+	if (!path) {
+		setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
+		return;
+	}
+	for (const char *p = path; *p;) {
+		size_t n = strcspn(p, ":");
+
+		if (n == strlen("/usr/sbin") && !strncmp(p, "/usr/sbin", n))
+			return;
+		p += n + (p[n] == ':');
+	}
+	if ((size_t)snprintf(buf, sizeof(buf), "%s:/usr/sbin:/sbin", path) < sizeof(buf))
+		setenv("PATH", buf, 1);
 }
 
 /* ---- files inside the root ---- */
@@ -664,48 +696,77 @@ static int from_oci(struct build *b, const char *spec)
 	return 0;
 }
 
+/*
+ * `ENGINE create IMAGE` into idfile; -ENOTCONN (message set) when the
+ * engine is installed but does not run (docker without its daemon).
+ */
+static int engine_create(struct build *b, const char *engine, const char *image, const char *idfile,
+			 char *id, size_t idlen)
+{
+	char *argv[] = { (char *)engine, "create", (char *)image, "/bin/true", NULL };
+	int fd = open(idfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), ret;
+	FILE *f;
+
+	if (fd < 0)
+		return err_set(-errno, "%s", idfile);
+	ret = run(b, argv, -1, fd, false);
+	close(fd);
+	if (ret) {
+		if (strstr(err_msg(), "connect") || strstr(err_msg(), "daemon") ||
+		    strstr(err_msg(), "socket"))
+			return err_setx(-ENOTCONN, "no %s engine runs here (%s)", engine,
+					err_msg());
+		return ret;
+	}
+	f = fopen(idfile, "re");
+	if (!f || !fgets(id, (int)idlen, f)) {
+		if (f)
+			fclose(f);
+		return err_setx(-EIO, "%s create printed no container id", engine);
+	}
+	fclose(f);
+	id[strcspn(id, "\r\n")] = '\0';
+	return 0;
+}
+
+/*
+ * --from-docker: the engine's export of a container created from IMAGE (never
+ * started).  --engine picks docker or podman; otherwise docker if it runs,
+ * else podman (a docker CLI whose daemon is down is common beside podman).
+ */
 static int from_docker(struct build *b, const char *image)
 {
-	const char *engine = NULL;
+	const char *engines[2], *engine = NULL;
 	char id[128] = "", idfile[PATH_MAX + 32];
-	int ret;
+	int n = 0, ret = -ENOENT;
 
-	if (have_tool("docker"))
-		engine = "docker";
-	else if (have_tool("podman"))
-		engine = "podman";
-	else
-		return err_setx(-ENOENT,
+	if (b->o->engine) {
+		if (!have_tool(b->o->engine))
+			return err_setx(-ENOENT, "--engine %s: %s is not installed", b->o->engine,
+					b->o->engine);
+		engines[n++] = b->o->engine;
+	} else {
+		if (have_tool("docker"))
+			engines[n++] = "docker";
+		if (have_tool("podman"))
+			engines[n++] = "podman";
+		if (!n)
+			return err_setx(
+				-ENOENT,
 				"--from-docker needs Docker or Podman: neither is installed");
-	stage(b, "exporting %s through %s", image, engine);
+	}
 	snprintf(idfile, sizeof(idfile), "%s/container-id", b->work);
-	{
-		int fd = open(idfile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		char *argv[] = { (char *)engine, "create", (char *)image, "/bin/true", NULL };
-
-		if (fd < 0)
-			return err_set(-errno, "%s", idfile);
-		ret = run(b, argv, -1, fd, false);
-		close(fd);
-		if (ret) {
-			if (strstr(err_msg(), "connect") || strstr(err_msg(), "daemon") ||
-			    strstr(err_msg(), "socket"))
-				return err_setx(-ENOTCONN, "no %s engine runs here (%s)", engine,
-						err_msg());
-			return ret;
-		}
+	stage(b, "exporting %s through %s", image, engines[0]);
+	for (int i = 0; i < n; i++) {
+		engine = engines[i];
+		ret = engine_create(b, engine, image, idfile, id, sizeof(id));
+		if (ret != -ENOTCONN || i + 1 == n)
+			break;
+		fprintf(stderr, "clone rootfs: %s; exporting through %s instead\n", err_msg(),
+			engines[i + 1]);
 	}
-	{
-		FILE *f = fopen(idfile, "re");
-
-		if (!f || !fgets(id, sizeof(id), f)) {
-			if (f)
-				fclose(f);
-			return err_setx(-EIO, "%s create printed no container id", engine);
-		}
-		fclose(f);
-		id[strcspn(id, "\r\n")] = '\0';
-	}
+	if (ret)
+		return ret;
 	{
 		char *argv[] = { (char *)engine, "export", id, NULL };
 		char *rm[] = { (char *)engine, "rm", "-f", id, NULL };
@@ -781,7 +842,7 @@ static int apt_install(struct build *b)
 static int debootstrap(struct build *b, const char *distro, const char *release)
 {
 	const struct rootfs_opts *o = b->o;
-	char mirror[512], include[4096];
+	char mirror[512], include[4096], keyring[PATH_MAX + 16] = "";
 	char *argv[16];
 	int n = 0, ret;
 	bool ubuntu = !strcmp(distro, "ubuntu");
@@ -790,11 +851,19 @@ static int debootstrap(struct build *b, const char *distro, const char *release)
 		return err_setx(-ENOENT,
 				"--distro %s needs debootstrap: apt-get install debootstrap",
 				distro);
-	if (ubuntu && access(UBUNTU_KEYRING, R_OK))
-		return err_setx(-ENOENT,
-				"--distro ubuntu needs Ubuntu's archive key %s: apt-get "
-				"install ubuntu-keyring",
-				UBUNTU_KEYRING);
+	if (o->keyring) {
+		if (access(o->keyring, R_OK))
+			return err_set(-errno, "--keyring %s", o->keyring);
+		snprintf(keyring, sizeof(keyring), "--keyring=%s", o->keyring);
+	} else if (ubuntu) {
+		/* Debian has Ubuntu's keyring package from trixie on only. */
+		if (access(UBUNTU_KEYRING, R_OK))
+			return err_setx(-ENOENT,
+					"--distro ubuntu needs Ubuntu's archive keyring: give "
+					"--keyring FILE (ubuntu-archive-keyring.gpg of the "
+					"ubuntu-keyring package) or install ubuntu-keyring");
+		snprintf(keyring, sizeof(keyring), "--keyring=%s", UBUNTU_KEYRING);
+	}
 	if (o->mirror)
 		snprintf(mirror, sizeof(mirror), "%s", o->mirror);
 	else if (ubuntu)
@@ -810,8 +879,8 @@ static int debootstrap(struct build *b, const char *distro, const char *release)
 	argv[n++] = "--variant=minbase";
 	argv[n++] = include;
 	argv[n++] = ubuntu ? "--components=main,universe" : "--components=main";
-	if (ubuntu)
-		argv[n++] = "--keyring=" UBUNTU_KEYRING;
+	if (keyring[0])
+		argv[n++] = keyring;
 	argv[n++] = (char *)release;
 	argv[n++] = b->root;
 	argv[n++] = mirror;
@@ -1376,8 +1445,11 @@ static int remove_tree(const char *p, const struct stat *st, int flag, struct FT
 
 static void on_signal(int sig)
 {
-	(void)sig;
+	pid_t child = running_child;
+
 	interrupted = 1;
+	if (child > 0)
+		kill(-child, sig);
 }
 
 static int check_output(const struct rootfs_opts *o)
@@ -1426,6 +1498,7 @@ int rootfs_create(const struct rootfs_opts *o)
 	ret = check_output(o);
 	if (ret)
 		return ret;
+	path_with_sbin();
 
 	/* The work directory sits next to the output: the final rename stays in one file system. */
 	snprintf(copy, sizeof(copy), "%s", o->output);
@@ -1483,8 +1556,8 @@ int rootfs_create(const struct rootfs_opts *o)
 	snprintf(final, sizeof(final), "%s", b.image);
 	if (!ret && o->qcow2)
 		ret = to_qcow2(&b, final, sizeof(final));
-	if (!ret && interrupted)
-		ret = err_setx(-EINTR, "interrupted");
+	if (interrupted) /* whatever failed failed because of the signal */
+		ret = err_setx(-EINTR, "interrupted: nothing was written to %s", o->output);
 	if (!ret && rename(from, o->output) < 0)
 		ret = err_set(-errno, "rename to %s", o->output);
 	if (b.rootfd >= 0)

@@ -27,7 +27,9 @@ struct rootfs_opts {
 	const char *distro;  /* ROOTFS_DISTRO: debian, ubuntu, alpine */
 	const char *release; /* NULL: the distro's default */
 	const char *mirror;  /* NULL: the default (Debian: the host's apt source) */
+	const char *keyring; /* debootstrap --keyring; NULL: the distro's default */
 	const char *from;    /* DIR, FILE, OCI PATH[:REF] or IMAGE */
+	const char *engine;  /* ROOTFS_DOCKER: "docker", "podman" or NULL (either) */
 	const char *output;
 	uint64_t size; /* bytes of the image */
 	bool qcow2, force;

@@ -6,7 +6,9 @@ modules; built once on the host and cached, see framework/rootfs_images.py)
 boots with --rootfs and with --rootfs --overlay, its systemd reaches a login
 prompt on ttyS0, `clone exec` goes through the clone-agent the image
 starts itself, gdb and strace trace, and Docker runs a container from an
-image loaded from a tarball built here.  Busybox trees (--from-dir), OCI
+image loaded from a tarball built here.  --from-docker through a real
+engine: podman (beside a docker whose daemon is down) exports an image
+loaded from the same kind of tarball.  Busybox trees (--from-dir), OCI
 layouts built here (--from-oci, with a whiteout), an Alpine-style mirror
 served from a local HTTP server (checksums) and every refusal: bad paths,
 sizes, corrupt tarballs, missing blobs, no container engine.  Waiting is on
@@ -19,7 +21,10 @@ import http.server
 import io
 import json
 import os
+import pty
+import select
 import shutil
+import signal
 import subprocess
 import tarfile
 import threading
@@ -29,7 +34,7 @@ from pathlib import Path
 import pytest
 
 from framework import images
-from framework.rootfs_images import debian_image, writable_copy
+from framework.rootfs_images import debian_image, ubuntu_image, writable_copy
 from framework.vm import DEFAULT_TIMEOUT, clone_bin
 
 BOOT = max(DEFAULT_TIMEOUT, 600)  # systemd under nested KVM on TCG
@@ -103,11 +108,29 @@ def test_debian_image_boots_with_an_overlay(host, debian):
         (before.st_mtime_ns, before.st_size, before.st_blocks)
 
 
+def test_ubuntu_image_boots_to_login_and_serves_exec(host):
+    """--distro ubuntu (debootstrap jammy; built on the host, cached)."""
+    img = ubuntu_image()
+    host.start("ubu", "--rootfs", img, "--overlay", "tmpfs", "--mem-mb", "512")
+    wait_console(host, "ubu", " login:")
+    assert 'VERSION_ID="22.04"' in host.sh("ubu", "cat /etc/os-release")
+    # The image's systemd started the agent that serves this exec.
+    assert host.sh("ubu", "readlink /proc/$(systemctl show -p MainPID --value "
+                          "clone-agent)/exe").strip() == "/usr/local/sbin/clone-agent"
+
+
+MARKER = b"made by the test's docker save\n"
+
+
 def docker_image_tar():
-    """A one-layer image in `docker save` format: static busybox, an echo."""
+    """A one-layer image in `docker save` format: static busybox, an echo,
+    a marker file."""
     layer = io.BytesIO()
     with tarfile.open(fileobj=layer, mode="w") as t:
         t.add(str(images.BUSYBOX), arcname="bin/busybox")
+        info = tarfile.TarInfo("etc/container-marker")
+        info.size = len(MARKER)
+        t.addfile(info, io.BytesIO(MARKER))
     layer = layer.getvalue()
     diff = "sha256:" + hashlib.sha256(layer).hexdigest()
     config = json.dumps({
@@ -139,6 +162,56 @@ def test_docker_runs_a_container_in_the_vm(host, debian):
     assert out == "hello-from-a-container\n", out
 
 
+def docker_down(path):
+    """A docker CLI whose daemon does not run (what docker prints then)."""
+    path.mkdir()
+    (path / "docker").write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon at "
+                                 "unix:///var/run/docker.sock. Is the docker daemon "
+                                 "running?' >&2\nexit 1\n")
+    (path / "docker").chmod(0o755)
+    return path
+
+
+def test_from_docker_falls_back_to_podman_and_boots(host, tmp_path):
+    """--from-docker against a real engine: podman, with storage of the
+    test's own, holding an image loaded from a `docker save` tarball built
+    here (no registry).  docker is installed but its daemon is down, so
+    Clone exports through podman."""
+    conf = tmp_path / "storage.conf"
+    conf.write_text(f'[storage]\ndriver = "vfs"\ngraphroot = "{tmp_path}/graph"\n'
+                    f'runroot = "{tmp_path}/run"\n')
+    env = dict(os.environ, CONTAINERS_STORAGE_CONF=str(conf))
+    (tmp_path / "image.tar").write_bytes(docker_image_tar())
+    p = subprocess.run(["podman", "load", "-i", str(tmp_path / "image.tar")], env=env,
+                       capture_output=True, timeout=BOOT)
+    assert p.returncode == 0, p.stderr.decode()
+
+    fake = docker_down(tmp_path / "bin")
+    img = tmp_path / "out" / "pod.img"
+    img.parent.mkdir()
+    p = create("--from-docker", "clone-test:1", "-o", img, "--size", "64M",
+               env=dict(env, PATH=f"{fake}:{os.environ['PATH']}"))
+    assert p.returncode == 0, p.stderr.decode()
+    err = p.stderr.decode()
+    assert "no docker engine runs here" in err and "through podman instead" in err, err
+    assert images.ext4_cat(img, "/etc/container-marker") == MARKER
+    assert leftovers(img.parent) == ["pod.img"]
+    # The container made for the export is gone; the image stays.
+    p = subprocess.run(["podman", "ps", "-a", "-q"], env=env, capture_output=True,
+                       timeout=BOOT)
+    assert p.returncode == 0 and p.stdout == b"", p
+    # --engine docker insists on docker.
+    err = one_line_error(create("--from-docker", "clone-test:1", "-o", tmp_path / "d.img",
+                                "--engine", "docker",
+                                env=dict(env, PATH=f"{fake}:{os.environ['PATH']}")))
+    assert "no docker engine runs here" in err, err
+    assert leftovers(img.parent) == ["pod.img"]
+
+    host.start("pod", "--rootfs", img)
+    wait_console(host, "pod", " login:")
+    assert host.sh("pod", "cat /etc/container-marker").encode() == MARKER
+
+
 # ---- busybox trees and OCI layouts ---------------------------------------
 
 def test_busybox_tree_from_dir_boots(host, tmp_path):
@@ -155,6 +228,50 @@ def test_busybox_tree_from_dir_boots(host, tmp_path):
     wait_console(host, "bb", " login:")
     assert host.sh("bb", "hostname") == "bb\n"
     assert "/usr/local/sbin/clone-agent" in host.sh("bb", "ps")
+
+
+def on_terminal(*args, timeout=600):
+    """clone rootfs create ARGS with stdout and stderr on a pseudo-terminal:
+    (exit status, everything it wrote there)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([str(clone_bin()), "rootfs", "create", *map(str, args)],
+                         stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    os.close(slave)
+    out = b""
+    try:
+        while True:
+            if not select.select([master], [], [], timeout)[0]:
+                p.kill()
+                raise AssertionError(f"no output for {timeout} s: {out[-2000:]!r}")
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the last writer closed the terminal
+                break
+            if not data:
+                break
+            out += data
+    finally:
+        os.close(master)
+    return p.wait(timeout=timeout), out
+
+
+def test_progress_bars_on_a_terminal_plain_lines_otherwise(tmp_path):
+    tree = busybox_tree(tmp_path / "tree")
+    (tree / "data").write_bytes(os.urandom(8 << 20))
+    rc, out = on_terminal("--from-dir", tree, "-o", tmp_path / "a.img", "--size", "64M")
+    assert rc == 0, out
+    # The copy's bar, redrawn in place and ending full.
+    assert b"\r  copying" in out and b"[" + b"#" * 30 + b"] 100%" in out, out
+    assert b"[1/3]" in out
+    tar = tmp_path / "tree.tar.gz"
+    subprocess.run(["tar", "-czf", tar, "-C", tree, "."], check=True)
+    rc, out = on_terminal("--from-tar", tar, "-o", tmp_path / "b.img", "--size", "64M")
+    assert rc == 0, out
+    assert b"#" * 30 + b"] 100%" in out, out
+    # On a pipe: stage lines only, nothing redrawn.
+    p = create("--from-tar", tar, "-o", tmp_path / "c.img", "--size", "64M")
+    assert p.returncode == 0, p.stderr.decode()
+    assert b"[1/3]" in p.stderr and b"\r" not in p.stderr and b"#" not in p.stderr, p.stderr
 
 
 def oci_layout(path, layers, tag="latest"):
@@ -303,17 +420,28 @@ def test_bad_inputs_are_refused_and_leave_nothing(tmp_path):
     assert "unknown distro gentoo" in err, err
     err = one_line_error(create("--distro", "debian", "--release", "potato", "-o", img))
     assert "unknown debian release potato" in err, err
+    # debootstrap missing; an archive that does not answer; a keyring that is not there.
+    hidden = subprocess.run(["unshare", "-m", "sh", "-c",
+                             "mount --bind /dev/null \"$(command -v debootstrap || "
+                             "echo /usr/sbin/debootstrap)\" && exec \"$@\"", "sh",
+                             str(clone_bin()), "rootfs", "create", "--distro", "debian",
+                             "-o", str(img)], capture_output=True, timeout=DEFAULT_TIMEOUT)
+    err = one_line_error(hidden)
+    assert "needs debootstrap" in err, err
+    err = one_line_error(create("--distro", "debian", "--mirror", "http://127.0.0.1:9/debian",
+                                "-o", img, timeout=BOOT))
+    assert "debootstrap failed" in err and "127.0.0.1" in err, err
+    err = one_line_error(create("--distro", "ubuntu", "--keyring", tmp_path / "no.gpg",
+                                "-o", img))
+    assert "--keyring" in err and "No such file" in err, err
 
     # No engine: none installed, or one that does not run.
     env = dict(os.environ, PATH=str(tmp_path / "nobin"))
     err = one_line_error(create("--from-docker", "busybox", "-o", img, env=env))
     assert "neither is installed" in err, err
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    (fake / "docker").write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon at "
-                                 "unix:///var/run/docker.sock' >&2\nexit 1\n")
-    (fake / "docker").chmod(0o755)
-    env = dict(os.environ, PATH=f"{fake}:/usr/bin:/bin")
+    # docker alone, its daemon down (with podman beside it, see above, Clone
+    # falls back to podman).
+    env = dict(os.environ, PATH=str(docker_down(tmp_path / "bin")))
     err = one_line_error(create("--from-docker", "busybox", "-o", img, env=env))
     assert "no docker engine runs" in err, err
 
@@ -330,6 +458,34 @@ def test_bad_inputs_are_refused_and_leave_nothing(tmp_path):
     assert p.returncode == 0, p.stderr.decode()
     assert images.image_format(img) == "qcow2"
     assert leftovers(out) == ["x.img"]
+
+
+def test_a_signal_stops_the_build_and_what_it_runs(tmp_path):
+    """SIGTERM in the middle of a step: the step's process goes too (Clone
+    passes the signal on to its process group), nothing is left."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    pidfile = tmp_path / "export.pid"
+    (fake / "docker").write_text("#!/bin/sh\ncase \"$1\" in\ncreate) echo 0123abcd ;;\n"
+                                 f"export) echo $$ > {pidfile}.new; mv {pidfile}.new {pidfile}; "
+                                 "exec sleep 600 ;;\nesac\n")
+    (fake / "docker").chmod(0o755)
+    out = tmp_path / "out"
+    out.mkdir()
+    p = subprocess.Popen([str(clone_bin()), "rootfs", "create", "--from-docker", "img",
+                          "--engine", "docker", "-o", str(out / "x.img")],
+                         env=dict(os.environ, PATH=f"{fake}:{os.environ['PATH']}"),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + DEFAULT_TIMEOUT
+    while not pidfile.exists():
+        assert p.poll() is None and time.monotonic() < deadline, p.stderr.read()
+        time.sleep(0.05)
+    export = int(pidfile.read_text())
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=DEFAULT_TIMEOUT)
+    assert p.returncode != 0 and b"interrupted" in err, err
+    assert not Path(f"/proc/{export}").exists()
+    assert leftovers(out) == []
 
 
 def test_ssh_key_is_authorised_and_the_password_locked(tmp_path):

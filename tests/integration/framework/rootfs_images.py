@@ -5,9 +5,12 @@ The Debian image takes minutes (debootstrap, then gdb, strace, docker.io and
 the kernel's modules), so it is built on the host before the suite enters
 the nested-KVM L1 (scripts/test runs `python3 -m framework.rootfs_images`
 from tests/integration) and cached in build/test-images/, keyed by what
-goes into it: the package list, the release, the mirror, debootstrap's
-version, the kernel's modules and the clone-agent the clone binary
-carries.  debian_image() returns the cached path, building it if missing.
+goes into it: the package list, the release, debootstrap's version, the
+kernel's modules and the clone-agent the clone binary carries.
+debian_image() returns the cached path, building it if missing.  A minimal
+Ubuntu image (ubuntu_image(), jammy from archive.ubuntu.com) is built the
+same way, with Ubuntu's archive keyring taken from its ubuntu-keyring
+package (pinned by SHA-256).
 """
 
 import hashlib
@@ -26,6 +29,11 @@ RELEASE = "bookworm"
 PACKAGES = "gdb,strace,docker.io,apparmor"
 SIZE = "4G"
 RECIPE = "rootfs-create 1"
+UBUNTU_RELEASE = "jammy"
+UBUNTU_SIZE = "2G"
+UBUNTU_MIRROR = "http://archive.ubuntu.com/ubuntu"
+UBUNTU_KEYRING_DEB = "pool/main/u/ubuntu-keyring/ubuntu-keyring_2021.03.26_all.deb"
+UBUNTU_KEYRING_SHA256 = "0d0e7ed6b112f5d03eabf3c7eb01ebdacf9c57714b279e90495cfc58c8c4520f"
 
 
 def _newest_kernel_version():
@@ -39,35 +47,75 @@ def _debootstrap_version():
     return p.stdout.strip()
 
 
-def debian_key():
+def _key(*parts):
     h = hashlib.sha256()
-    h.update(f"{RELEASE}\n{PACKAGES}\n{SIZE}\n{_debootstrap_version()}\n"
-             f"{_newest_kernel_version()}\n".encode())
+    h.update("\n".join(parts).encode())
     h.update(AGENT.read_bytes())
     # Bump when what `clone rootfs create` puts into an image changes.
     h.update(RECIPE.encode())
     return h.hexdigest()[:16]
 
 
-def debian_image():
-    """The cached Debian image (raw ext4), built here if it is not there yet."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"debian-{RELEASE}-{debian_key()}.img"
+def _build(path, prefix, args):
+    """Build the image at path with `clone rootfs create ARGS` unless it is
+    there; older images of the same prefix (and their copies) go."""
     if path.exists():
         return path
     if os.environ.get("WITH_KVM_L1") == "1":
         raise RuntimeError(f"{path.name} is not built (or is out of date): build it on the "
                            "host first, as scripts/test does: cd tests/integration && "
                            "/usr/bin/python3 -m framework.rootfs_images")
-    for old in CACHE.glob(f"debian-{RELEASE}-*.img"):
-        old.unlink()  # older images and their copies
-    p = subprocess.run([str(CLONE), "rootfs", "create", "--distro", "debian", "--release",
-                        RELEASE, "--packages", PACKAGES, "--kernel-modules", "--size", SIZE,
-                        "--hostname", "deb", "-o", str(path)],
+    for old in CACHE.glob(f"{prefix}-*.img"):
+        old.unlink()
+    p = subprocess.run([str(CLONE), "rootfs", "create", *args, "-o", str(path)],
                        stdout=sys.stderr, stderr=sys.stderr, timeout=3600)
     if p.returncode != 0:
-        raise RuntimeError(f"clone rootfs create --distro debian failed ({p.returncode})")
+        raise RuntimeError(f"clone rootfs create {' '.join(args[:2])} failed ({p.returncode})")
     return path
+
+
+def debian_image():
+    """The cached Debian image (raw ext4), built here if it is not there yet."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    key = _key(RELEASE, PACKAGES, SIZE, _debootstrap_version(), _newest_kernel_version())
+    return _build(CACHE / f"debian-{RELEASE}-{key}.img", f"debian-{RELEASE}",
+                  ["--distro", "debian", "--release", RELEASE, "--packages", PACKAGES,
+                   "--kernel-modules", "--size", SIZE, "--hostname", "deb"])
+
+
+def ubuntu_keyring():
+    """Ubuntu's archive keyring, from the ubuntu-keyring package on Ubuntu's
+    archive (Debian 12 does not carry it), checked against the package's
+    pinned SHA-256 (the archive key in it: F6EC B376 2474 EDA9 D21B 7022
+    8719 20D1 991B C93C)."""
+    path = CACHE / "ubuntu-archive-keyring.gpg"
+    if path.exists():
+        return path
+    deb = CACHE / UBUNTU_KEYRING_DEB.rsplit("/", 1)[1]
+    subprocess.run(["curl", "-fsS", "--retry", "3", "-o", str(deb),
+                    f"{UBUNTU_MIRROR}/{UBUNTU_KEYRING_DEB}"], check=True, timeout=600)
+    if hashlib.sha256(deb.read_bytes()).hexdigest() != UBUNTU_KEYRING_SHA256:
+        deb.unlink()
+        raise RuntimeError(f"{deb.name}: not the pinned ubuntu-keyring package")
+    tmp = CACHE / "ubuntu-keyring.tmp"
+    subprocess.run(["rm", "-rf", str(tmp)], check=True)
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp)], check=True)
+    os.replace(tmp / "usr/share/keyrings/ubuntu-archive-keyring.gpg", path)
+    subprocess.run(["rm", "-rf", str(tmp), str(deb)], check=True)
+    return path
+
+
+def ubuntu_image():
+    """The cached Ubuntu image (minimal: debootstrap's minbase and what
+    rootfs create adds), built here if it is not there yet."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    key = _key("ubuntu", UBUNTU_RELEASE, UBUNTU_SIZE, _debootstrap_version())
+    path = CACHE / f"ubuntu-{UBUNTU_RELEASE}-{key}.img"
+    if path.exists():
+        return path
+    return _build(path, f"ubuntu-{UBUNTU_RELEASE}",
+                  ["--distro", "ubuntu", "--release", UBUNTU_RELEASE, "--keyring",
+                   str(ubuntu_keyring()), "--size", UBUNTU_SIZE, "--hostname", "ubu"])
 
 
 def writable_copy(name, fresh=False):
@@ -83,6 +131,12 @@ def writable_copy(name, fresh=False):
 
 
 if __name__ == "__main__":
+    # The busybox images too: with the suite split over two L1 VMs
+    # (scripts/test), neither should build them while the other waits.
+    from framework import images
+    print(images.rootfs_image())
+    print(images.rootfs_image(fio=True))
     print(debian_image())
+    print(ubuntu_image())
     for n in ("rw", "docker"):
         print(writable_copy(n, fresh=True))
