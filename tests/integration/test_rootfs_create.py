@@ -34,6 +34,7 @@ from pathlib import Path
 import pytest
 
 from framework import images
+from framework.netns import NetNS
 from framework.rootfs_images import debian_image, ubuntu_image, writable_copy
 from framework.vm import DEFAULT_TIMEOUT, clone_bin
 
@@ -98,11 +99,24 @@ def test_debian_image_boots_with_its_own_agent_and_tools(host, debian):
 def test_debian_image_boots_with_an_overlay(host, debian):
     # The cached image itself is the base: Clone opens it read-only.
     before = os.stat(debian)
-    host.start("debo", "--rootfs", debian, "--overlay", "tmpfs", "--mem-mb", "1024")
-    wait_console(host, "debo", " login:")
-    assert host.sh("debo", "echo changed > /etc/motd; cat /etc/motd") == "changed\n"
-    assert "overlay" in host.sh("debo", "grep ' / ' /proc/mounts")
-    host("kill", "debo")
+    ns = NetNS()
+    try:
+        host.start("debo", "--rootfs", debian, "--overlay", "tmpfs", "--mem-mb", "1024",
+                   "--netns", ns.name, "--net")
+        wait_console(host, "debo", " login:")
+        assert host.sh("debo", "echo changed > /etc/motd; cat /etc/motd") == "changed\n"
+        assert "overlay" in host.sh("debo", "grep ' / ' /proc/mounts")
+        # The image's networking takes the address Clone gives: eth0 has it
+        # and the host's bridge is reachable.
+        addr = host.status("debo")["net"][0]["address"]
+        assert f"inet {addr}" in host.sh("debo", "ip -o -4 addr show eth0")
+        srv = ns.echo_server("172.20.0.1", 7100)
+        p = host.exec("debo", "bash", "-c", "echo hi > /dev/tcp/172.20.0.1/7100")
+        assert p.returncode == 0, p.stderr.decode()
+        assert srv.wait(timeout=DEFAULT_TIMEOUT) == 0
+    finally:
+        host("kill", "debo")
+        ns.close()
     after = os.stat(debian)
     assert (after.st_mtime_ns, after.st_size, after.st_blocks) == \
         (before.st_mtime_ns, before.st_size, before.st_blocks)
@@ -367,6 +381,11 @@ def test_alpine_minirootfs_from_a_mirror_is_checked(mirror, tmp_path):
     assert p.returncode == 0, p.stderr.decode()
     assert images.ext4_cat(img, "/etc/alpine-release") == b"3.20.9\n"
     assert images.ext4_cat(img, "/etc/clone/agent-in-image")
+    # On a terminal the download has curl's progress bar, the unpacking ours.
+    rc, out = on_terminal("--distro", "alpine", "--mirror", url, "-o", tmp_path / "t.img",
+                          "--size", "64M")
+    assert rc == 0, out
+    assert b"100.0%" in out and b"] 100%" in out, out
     # A tarball that does not match the published checksum is refused.
     data = bytearray(tarball.read_bytes())
     data[-1] ^= 0xff
