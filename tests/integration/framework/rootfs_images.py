@@ -83,6 +83,31 @@ def debian_image():
                    "--kernel-modules", "--size", SIZE, "--hostname", "deb"])
 
 
+UNREACHABLE = CACHE / "ubuntu-unreachable"
+
+
+def ubuntu_reachable():
+    """Whether Ubuntu's archive answers from here (the Debian one is needed
+    anyway; Ubuntu's has not always been reachable from test machines)."""
+    p = subprocess.run(["curl", "-fsS", "-o", "/dev/null", "--max-time", "30", "--retry", "2",
+                        f"{UBUNTU_MIRROR}/dists/{UBUNTU_RELEASE}/Release"],
+                       capture_output=True, text=True)
+    if p.returncode == 0:
+        UNREACHABLE.unlink(missing_ok=True)
+        return True
+    UNREACHABLE.write_text(f"{UBUNTU_MIRROR}: {p.stderr.strip()}\n")
+    return False
+
+
+def ubuntu_unreachable():
+    """Why the Ubuntu image could not be built (its archive did not answer
+    when scripts/test built the images), or None."""
+    try:
+        return UNREACHABLE.read_text().strip()
+    except OSError:
+        return None
+
+
 def ubuntu_keyring():
     """Ubuntu's archive keyring, from the ubuntu-keyring package on Ubuntu's
     archive (Debian 12 does not carry it), checked against the package's
@@ -137,6 +162,10 @@ if __name__ == "__main__":
     print(images.rootfs_image())
     print(images.rootfs_image(fio=True))
     print(debian_image())
-    print(ubuntu_image())
+    if ubuntu_reachable():
+        print(ubuntu_image())
+    else:
+        print(f"Ubuntu's archive is unreachable, no Ubuntu image: {ubuntu_unreachable()}",
+              file=sys.stderr)
     for n in ("rw", "docker"):
         print(writable_copy(n, fresh=True))
