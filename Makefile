@@ -84,9 +84,13 @@ $(BUILD)/fuzz/%.o: %.c
 $(BUILD)/fuzz/libclone.a: $(FUZZ_LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/libclone.a
-	$(CLANG) $(CPPFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< \
-		$(BUILD)/fuzz/libclone.a $(LIBS)
+# Test helpers the fuzz targets share with the unit tests.
+FUZZ_HELPER_OBJ := $(BUILD)/fuzz/tests/unit/fakes/virtio_driver.o
+.SECONDARY: $(FUZZ_HELPER_OBJ)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HELPER_OBJ) $(BUILD)/fuzz/libclone.a
+	$(CLANG) $(CPPFLAGS) -Itests/unit -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
+		-o $@ $< $(FUZZ_HELPER_OBJ) $(BUILD)/fuzz/libclone.a $(LIBS)
 
 fuzz: $(FUZZ_BIN)
 
@@ -119,4 +123,5 @@ check: lint unit fuzz-replay integration
 clean:
 	rm -rf $(BUILD)
 
--include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(FUZZ_LIB_OBJ:.o=.d)
+-include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(FUZZ_LIB_OBJ:.o=.d) \
+	$(FUZZ_HELPER_OBJ:.o=.d)

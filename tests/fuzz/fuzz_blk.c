@@ -18,6 +18,7 @@
 
 #include "block/aio.h"
 #include "block/disk.h"
+#include "fakes/virtio_driver.h"
 #include "lib/log.h"
 #include "virtio/blk.h"
 #include "virtio/mmio.h"
@@ -31,19 +32,6 @@ static struct aio_pool *pool;
 static char disk_path[64];
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void wr(struct virtio_dev *vd, unsigned off, uint32_t v)
-{
-	virtio_mmio_ops.write(vd, off, &v, 4);
-}
-
-static uint32_t rd(struct virtio_dev *vd, unsigned off)
-{
-	uint32_t v = 0;
-
-	virtio_mmio_ops.read(vd, off, &v, 4);
-	return v;
-}
 
 static void irq(void *opaque)
 {
@@ -89,28 +77,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vd = blk_virtio(b);
 	vd->hooks.irq = irq;
 
-	wr(vd, 0x70, 1);
-	wr(vd, 0x70, 3);
-	wr(vd, 0x14, 0);
-	f = rd(vd, 0x10);
-	wr(vd, 0x14, 1);
-	f |= (uint64_t)rd(vd, 0x10) << 32;
+	f = drv_offered(vd);
 	if (!(data[1] & 1))
 		f &= ~(1ull << 29); /* EVENT_IDX */
 	if (!(data[1] & 2))
 		f &= ~(1ull << 28); /* INDIRECT_DESC */
-	wr(vd, 0x24, 0);
-	wr(vd, 0x20, (uint32_t)f);
-	wr(vd, 0x24, 1);
-	wr(vd, 0x20, (uint32_t)(f >> 32));
-	wr(vd, 0x70, 11);
-	wr(vd, 0x30, 0);
-	wr(vd, 0x38, QSZ);
-	wr(vd, 0x80, 0);
-	wr(vd, 0x90, 0x1000);
-	wr(vd, 0xa0, 0x2000);
-	wr(vd, 0x44, 1);
-	wr(vd, 0x70, 15);
+	drv_negotiate(vd, f);
+	drv_queue(vd, 0, QSZ, 0, 0x1000, 0x2000);
+	drv_driver_ok(vd);
 
 	/* The avail index comes from the input too, but bounded to a few laps. */
 	avail = (uint16_t *)(ram + 0x1000);
@@ -122,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		blk_drain(b);
 		blk_complete_pending(b);
 	}
-	wr(vd, 0x70, 0); /* driver reset with requests possibly in flight */
+	drv_wr(vd, 0x70, 0); /* driver reset with requests possibly in flight */
 	blk_destroy(b);
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fakes/virtio_driver.h"
 #include "lib/log.h"
 #include "virtio/mmio.h"
 #include "virtio/net.h"
@@ -31,19 +32,6 @@ static int efd[2] = { -1, -1 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void wr(struct virtio_dev *vd, unsigned off, uint32_t v)
-{
-	virtio_mmio_ops.write(vd, off, &v, 4);
-}
-
-static uint32_t rd(struct virtio_dev *vd, unsigned off)
-{
-	uint32_t v = 0;
-
-	virtio_mmio_ops.read(vd, off, &v, 4);
-	return v;
-}
-
 static void irq(void *opaque)
 {
 }
@@ -56,16 +44,6 @@ static int kick_fd(void *opaque, unsigned q)
 static int irq_fd(void *opaque)
 {
 	return -ENODEV;
-}
-
-static void queue(struct virtio_dev *vd, unsigned q, uint32_t base)
-{
-	wr(vd, 0x30, q);
-	wr(vd, 0x38, QSZ);
-	wr(vd, 0x80, base);
-	wr(vd, 0x90, base + 0x1000);
-	wr(vd, 0xa0, base + 0x2000);
-	wr(vd, 0x44, 1);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -104,26 +82,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vd = net_virtio(n);
 	vd->hooks = (struct virtio_hooks){ .irq = irq, .kick_fd = kick_fd, .irq_fd = irq_fd };
 
-	wr(vd, 0x70, 1);
-	wr(vd, 0x70, 3);
-	wr(vd, 0x14, 0);
-	f = rd(vd, 0x10);
-	wr(vd, 0x14, 1);
-	f |= (uint64_t)rd(vd, 0x10) << 32;
+	f = drv_offered(vd);
 	if (!(data[1] & 1))
 		f &= ~(1ull << 29); /* EVENT_IDX */
 	if (!(data[1] & 2))
 		f &= ~(1ull << 28); /* INDIRECT_DESC */
 	if (!(data[1] & 4))
 		f &= ~(1ull << 15); /* MRG_RXBUF */
-	wr(vd, 0x24, 0);
-	wr(vd, 0x20, (uint32_t)f);
-	wr(vd, 0x24, 1);
-	wr(vd, 0x20, (uint32_t)(f >> 32));
-	wr(vd, 0x70, 11);
-	queue(vd, 0, 0);
-	queue(vd, 1, 0x3000);
-	wr(vd, 0x70, 15);
+	drv_negotiate(vd, f);
+	drv_queue(vd, 0, QSZ, 0, 0x1000, 0x2000);
+	drv_queue(vd, 1, QSZ, 0x3000, 0x4000, 0x5000);
+	drv_driver_ok(vd);
 
 	/* Avail indexes from the input, bounded to a few laps. */
 	((uint16_t *)(ram + 0x1000))[1] = data[2] % (2 * QSZ + 1);
@@ -137,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		;
 	while (recv(sv[1], frame, sizeof(frame), MSG_DONTWAIT) > 0)
 		;
-	wr(vd, 0x70, 0); /* driver reset */
+	drv_wr(vd, 0x70, 0); /* driver reset */
 	evl_run_once(&loop, 0);
 	net_destroy(n);
 	close(sv[1]);

@@ -18,6 +18,7 @@
 #include "block/aio.h"
 #include "block/disk.h"
 #include "fakes/fake_mem.h"
+#include "fakes/virtio_driver.h"
 #include "virtio/blk.h"
 #include "lib/util.h"
 #include "virtio/mmio.h"
@@ -63,15 +64,12 @@ static void hook_irq(void *opaque)
 
 static void wr(unsigned off, uint32_t v)
 {
-	virtio_mmio_ops.write(vd, off, &v, 4);
+	drv_wr(vd, off, v);
 }
 
 static uint32_t rd(unsigned off)
 {
-	uint32_t v = 0;
-
-	virtio_mmio_ops.read(vd, off, &v, 4);
-	return v;
+	return drv_rd(vd, off);
 }
 
 static void make_blk_on(bool ro, const char *serial, const struct rl_config *rl, struct evloop *l)
@@ -101,38 +99,16 @@ static void make_blk(bool ro, const char *serial)
 
 static uint64_t features(void)
 {
-	uint64_t f;
-
-	wr(0x14, 0);
-	f = rd(0x10);
-	wr(0x14, 1);
-	return f | (uint64_t)rd(0x10) << 32;
+	return drv_offered(vd);
 }
 
 static void bring_up(void)
 {
-	uint64_t f = features();
-
-	wr(0x70, 1);
-	wr(0x70, 3);
-	wr(0x24, 0);
-	wr(0x20, (uint32_t)f);
-	wr(0x24, 1);
-	wr(0x20, (uint32_t)(f >> 32));
-	wr(0x70, 11);
-	cr_assert_eq(rd(0x70), 11, "FEATURES_OK refused");
+	cr_assert_eq(drv_negotiate(vd, features()), 11, "FEATURES_OK refused");
 	wr(0x30, 0);
 	cr_assert_geq(rd(0x34), QSZ);
-	wr(0x38, QSZ);
-	wr(0x80, (uint32_t)DESC);
-	wr(0x84, 0);
-	wr(0x90, (uint32_t)AVAIL);
-	wr(0x94, 0);
-	wr(0xa0, (uint32_t)USED);
-	wr(0xa4, 0);
-	wr(0x44, 1);
-	wr(0x70, 15);
-	cr_assert_eq(rd(0x70), 15);
+	drv_queue(vd, 0, QSZ, DESC, AVAIL, USED);
+	cr_assert_eq(drv_driver_ok(vd), 15);
 	avail_idx = 0;
 }
 

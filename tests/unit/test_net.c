@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fakes/fake_mem.h"
+#include "fakes/virtio_driver.h"
 #include "lib/util.h"
 #include "virtio/mmio.h"
 #include "virtio/net.h"
@@ -53,25 +54,17 @@ static int hook_irq_fd(void *opaque)
 
 static void wr(unsigned off, uint32_t v)
 {
-	virtio_mmio_ops.write(vd, off, &v, 4);
+	drv_wr(vd, off, v);
 }
 
 static uint32_t rd(unsigned off)
 {
-	uint32_t v = 0;
-
-	virtio_mmio_ops.read(vd, off, &v, 4);
-	return v;
+	return drv_rd(vd, off);
 }
 
 static uint64_t offered(void)
 {
-	uint64_t f;
-
-	wr(0x14, 0);
-	f = rd(0x10);
-	wr(0x14, 1);
-	return f | (uint64_t)rd(0x10) << 32;
+	return drv_offered(vd);
 }
 
 static void pump(int timeout_ms)
@@ -107,29 +100,10 @@ static void make(const struct rl_config *tx)
 
 static void bring_up(void)
 {
-	uint64_t f = offered();
-
-	wr(0x70, 1);
-	wr(0x70, 3);
-	wr(0x24, 0);
-	wr(0x20, (uint32_t)f);
-	wr(0x24, 1);
-	wr(0x20, (uint32_t)(f >> 32));
-	wr(0x70, 11);
-	cr_assert_eq(rd(0x70), 11);
-	for (unsigned q = 0; q < 2; q++) {
-		wr(0x30, q);
-		wr(0x38, QSZ);
-		wr(0x80, (uint32_t)ring[q][0]);
-		wr(0x84, 0);
-		wr(0x90, (uint32_t)ring[q][1]);
-		wr(0x94, 0);
-		wr(0xa0, (uint32_t)ring[q][2]);
-		wr(0xa4, 0);
-		wr(0x44, 1);
-	}
-	wr(0x70, 15);
-	cr_assert_eq(rd(0x70), 15);
+	cr_assert_eq(drv_negotiate(vd, offered()), 11);
+	for (unsigned q = 0; q < 2; q++)
+		drv_queue(vd, q, QSZ, ring[q][0], ring[q][1], ring[q][2]);
+	cr_assert_eq(drv_driver_ok(vd), 15);
 	pump(0); /* the deferred reconcile: the loop now watches the kicks and the TAP */
 }
 

@@ -14,6 +14,7 @@
 #include <linux/vhost.h>
 
 #include "fakes/fake_mem.h"
+#include "fakes/virtio_driver.h"
 #include "fakes/fake_virtio.h"
 #include "lib/err.h"
 #include "virtio/mmio.h"
@@ -258,64 +259,32 @@ TestSuite(vsock, .init = setup_dev, .fini = teardown, .timeout = 10);
 /* Tests that create their devices themselves. */
 TestSuite(vsock_bare, .init = setup, .fini = teardown, .timeout = 10);
 
-static void wr_on(struct virtio_dev *d, unsigned off, uint32_t val)
-{
-	virtio_mmio_ops.write(d, off, &val, 4);
-}
-
-static uint32_t rd_on(struct virtio_dev *d, unsigned off)
-{
-	uint32_t val = 0;
-
-	virtio_mmio_ops.read(d, off, &val, 4);
-	return val;
-}
-
 static void wr(unsigned off, uint32_t val)
 {
-	wr_on(vd, off, val);
+	drv_wr(vd, off, val);
 }
 
 static uint32_t rd(unsigned off)
 {
-	return rd_on(vd, off);
+	return drv_rd(vd, off);
 }
 
 static uint64_t offered(void)
 {
-	uint64_t f;
-
-	wr(0x14, 0);
-	f = rd(0x10);
-	wr(0x14, 1);
-	return f | (uint64_t)rd(0x10) << 32;
+	return drv_offered(vd);
 }
 
 static void setup_queue(unsigned q, const uint64_t *gpa)
 {
 	wr(0x30, q);
 	cr_assert_eq(rd(0x34), VSOCK_QUEUE_SIZE);
-	wr(0x38, QSZ);
-	wr(0x80, (uint32_t)gpa[0]);
-	wr(0x84, (uint32_t)(gpa[0] >> 32));
-	wr(0x90, (uint32_t)gpa[1]);
-	wr(0x94, (uint32_t)(gpa[1] >> 32));
-	wr(0xa0, (uint32_t)gpa[2]);
-	wr(0xa4, (uint32_t)(gpa[2] >> 32));
-	wr(0x44, 1);
+	drv_queue(vd, q, QSZ, gpa[0], gpa[1], gpa[2]);
 }
 
 /* The driver's initialisation up to (not including) DRIVER_OK; accepts features f. */
 static void init_to_features_ok(uint64_t f)
 {
-	wr(0x70, 1);
-	wr(0x70, 3);
-	wr(0x24, 0);
-	wr(0x20, (uint32_t)f);
-	wr(0x24, 1);
-	wr(0x20, (uint32_t)(f >> 32));
-	wr(0x70, 11);
-	cr_assert_eq(rd(0x70), 11, "FEATURES_OK refused");
+	cr_assert_eq(drv_negotiate(vd, f), 11, "FEATURES_OK refused");
 	for (unsigned q = 0; q < 3; q++)
 		setup_queue(q, ring_gpa[q]);
 }
@@ -323,8 +292,7 @@ static void init_to_features_ok(uint64_t f)
 static void bring_up(void)
 {
 	init_to_features_ok(offered());
-	wr(0x70, 15);
-	cr_assert_eq(rd(0x70), 15, "device did not start: status %#x", rd(0x70));
+	cr_assert_eq(drv_driver_ok(vd), 15, "device did not start: status %#x", rd(0x70));
 }
 
 static const struct call *find_call(unsigned long req, unsigned from)
@@ -913,17 +881,17 @@ Test(vsock_bare, interrupt_status_of_a_plain_device_is_unchanged)
 	struct fake_dev d;
 
 	cr_assert_eq(fake_virtio_init(&d, &gm), 0);
-	cr_assert_eq(rd_on(&d.vd, 0x60), 0);
+	cr_assert_eq(drv_rd(&d.vd, 0x60), 0);
 	d.vd.backend_irq = true;
-	cr_assert_eq(rd_on(&d.vd, 0x60), VIRTIO_INT_USED);
+	cr_assert_eq(drv_rd(&d.vd, 0x60), VIRTIO_INT_USED);
 	d.vd.backend_irq = false;
 	__atomic_store_n(&d.vd.interrupt_status, VIRTIO_INT_CONFIG, __ATOMIC_SEQ_CST);
-	cr_assert_eq(rd_on(&d.vd, 0x60), VIRTIO_INT_CONFIG);
+	cr_assert_eq(drv_rd(&d.vd, 0x60), VIRTIO_INT_CONFIG);
 	d.vd.backend_irq = true;
-	cr_assert_eq(rd_on(&d.vd, 0x60), VIRTIO_INT_CONFIG | VIRTIO_INT_USED);
+	cr_assert_eq(drv_rd(&d.vd, 0x60), VIRTIO_INT_CONFIG | VIRTIO_INT_USED);
 	/* Its offer still has the transport's ring features. */
-	wr_on(&d.vd, 0x14, 0);
-	cr_assert_eq(rd_on(&d.vd, 0x10) & (uint32_t)(F_INDIRECT | F_EVENT_IDX),
+	drv_wr(&d.vd, 0x14, 0);
+	cr_assert_eq(drv_rd(&d.vd, 0x10) & (uint32_t)(F_INDIRECT | F_EVENT_IDX),
 		     (uint32_t)(F_INDIRECT | F_EVENT_IDX));
 	virtio_dev_destroy(&d.vd);
 }
