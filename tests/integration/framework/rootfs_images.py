@@ -56,15 +56,17 @@ def _key(*parts):
     return h.hexdigest()[:16]
 
 
-def _build(path, prefix, args):
+def _build(path, prefix, make_args):
     """Build the image at path with `clone rootfs create ARGS` unless it is
-    there; older images of the same prefix (and their copies) go."""
+    there (make_args() gives ARGS, only then: it may download); older images
+    of the same prefix (and their copies) go."""
     if path.exists():
         return path
     if os.environ.get("WITH_KVM_L1") == "1":
         raise RuntimeError(f"{path.name} is not built (or is out of date): build it on the "
                            "host first, as scripts/test does: cd tests/integration && "
                            "/usr/bin/python3 -m framework.rootfs_images")
+    args = make_args()
     for old in CACHE.glob(f"{prefix}-*.img"):
         old.unlink()
     p = subprocess.run([str(CLONE), "rootfs", "create", *args, "-o", str(path)],
@@ -79,8 +81,8 @@ def debian_image():
     CACHE.mkdir(parents=True, exist_ok=True)
     key = _key(RELEASE, PACKAGES, SIZE, _debootstrap_version(), _newest_kernel_version())
     return _build(CACHE / f"debian-{RELEASE}-{key}.img", f"debian-{RELEASE}",
-                  ["--distro", "debian", "--release", RELEASE, "--packages", PACKAGES,
-                   "--kernel-modules", "--size", SIZE, "--hostname", "deb"])
+                  lambda: ["--distro", "debian", "--release", RELEASE, "--packages", PACKAGES,
+                           "--kernel-modules", "--size", SIZE, "--hostname", "deb"])
 
 
 UNREACHABLE = CACHE / "ubuntu-unreachable"
@@ -135,12 +137,9 @@ def ubuntu_image():
     rootfs create adds), built here if it is not there yet."""
     CACHE.mkdir(parents=True, exist_ok=True)
     key = _key("ubuntu", UBUNTU_RELEASE, UBUNTU_SIZE, _debootstrap_version())
-    path = CACHE / f"ubuntu-{UBUNTU_RELEASE}-{key}.img"
-    if path.exists():
-        return path
-    return _build(path, f"ubuntu-{UBUNTU_RELEASE}",
-                  ["--distro", "ubuntu", "--release", UBUNTU_RELEASE, "--keyring",
-                   str(ubuntu_keyring()), "--size", UBUNTU_SIZE, "--hostname", "ubu"])
+    return _build(CACHE / f"ubuntu-{UBUNTU_RELEASE}-{key}.img", f"ubuntu-{UBUNTU_RELEASE}",
+                  lambda: ["--distro", "ubuntu", "--release", UBUNTU_RELEASE, "--keyring",
+                           str(ubuntu_keyring()), "--size", UBUNTU_SIZE, "--hostname", "ubu"])
 
 
 def writable_copy(name, fresh=False):
